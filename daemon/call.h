@@ -1,0 +1,75 @@
+/*
+ * One request being answered: what a method sees. Arguments are read in
+ * order from c->args; the result is written with the call_result_*
+ * helpers or directly with the packer c->pk, which appends to the reply.
+ */
+#ifndef CALL_H
+#define CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "ps_proto.h"
+#include "ps_rpc.h"
+
+struct conn;
+struct daemon;
+struct object;
+struct registry;
+struct val;
+
+struct call {
+	struct daemon *d;
+	struct registry *reg;
+	struct conn *conn;
+	struct object *obj;     /* the target of a type method; NULL for globals */
+	struct ps_args args;    /* arguments not yet read (the handle is taken) */
+	struct ps_buf *out;     /* the reply being built */
+	msgpack_packer pk;      /* appends to out */
+	uint32_t msgid;
+	uint32_t canon_nrefs;   /* references found by the last call_canon */
+	enum ps_code code;      /* set by call_error */
+	char msg[256];
+};
+
+/* Records an error for the reply; always returns -1. */
+int call_error(struct call *c, enum ps_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Argument readers. Each fails with TypeError naming what when the
+ * argument is missing or of the wrong type. */
+int call_arg_raw(struct call *c, const char *what, const uint8_t **v, size_t *len);
+int call_arg_int(struct call *c, const char *what, int64_t *out);
+int call_arg_str(struct call *c, const char *what, const char **s, size_t *len);
+/* Optional arguments: absent or nil leaves *present false. */
+int call_arg_opt_int(struct call *c, const char *what, int64_t *out, bool *present);
+int call_arg_opt_bool(struct call *c, const char *what, bool *out);
+/* True when another argument follows. */
+bool call_has_arg(const struct call *c);
+/* TypeError when arguments are left over. */
+int call_no_more(struct call *c);
+
+/* Canonicalises a raw argument into a stored value (key: reject maps),
+ * checking that every reference in it names a live object. NULL after
+ * call_error. */
+struct val *call_val(struct call *c, const uint8_t *raw, size_t len, bool key);
+/* Canonicalises into the scratch buffer without storing (for lookups);
+ * The result points into registry scratch space, valid until the next
+ * call_canon or call_val.
+ * Returns 0 or -1 after call_error. */
+int call_canon(struct call *c, const uint8_t *raw, size_t len, bool key, const uint8_t **p, size_t *plen);
+/* The keyed hash used by containers for canonical bytes. */
+uint64_t call_hash(const struct call *c, const uint8_t *p, size_t len);
+
+/* Result writers. */
+void call_result_nil(struct call *c);
+void call_result_bool(struct call *c, bool b);
+void call_result_uint(struct call *c, uint64_t u);
+void call_result_int(struct call *c, int64_t i);
+void call_result_val(struct call *c, const struct val *v);
+void call_result_raw(struct call *c, const uint8_t *p, size_t len);
+
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * MessagePack-RPC framing on top of the token reader.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ps_rpc.h"
+
+static int fail(char *err, size_t errlen, const char *why)
+{
+	snprintf(err, errlen, "%s", why);
+	return -1;
+}
+
+int ps_rpc_decode(const uint8_t *p, size_t n, struct ps_rpc_msg *m, bool *msgid_ok, char *err, size_t errlen)
+{
+	struct ps_mp_tok t;
+	size_t off;
+
+	memset(m, 0, sizeof *m);
+	*msgid_ok = false;
+	if (ps_mp_token(p, n, &t) != 1 || t.type != PS_MP_ARRAY)
+		return fail(err, errlen, "message is not an array");
+	off = t.size;
+	if (t.v.n < 3 || t.v.n > 4)
+		return fail(err, errlen, "message array must have 3 or 4 elements");
+	uint32_t count = t.v.n;
+	if (ps_mp_token(p + off, n - off, &t) != 1 || t.type != PS_MP_UINT || t.v.u > 2)
+		return fail(err, errlen, "message type must be 0, 1 or 2");
+	m->type = (int)t.v.u;
+	off += t.size;
+	if (m->type == PS_MSG_NOTIFY) {
+		if (count != 3)
+			return fail(err, errlen, "notification must be [2, method, params]");
+	} else {
+		if (count != 4)
+			return fail(err, errlen, "request and response must have 4 elements");
+		if (ps_mp_token(p + off, n - off, &t) != 1 || t.type != PS_MP_UINT || t.v.u > UINT32_MAX)
+			return fail(err, errlen, "msgid must be an unsigned 32-bit integer");
+		m->msgid = (uint32_t)t.v.u;
+		*msgid_ok = true;
+		off += t.size;
+	}
+	if (m->type == PS_MSG_RESPONSE) {
+		m->error = p + off;
+		m->error_len = ps_mp_skip(p + off, n - off);
+		if (m->error_len == 0)
+			return fail(err, errlen, "truncated response");
+		off += m->error_len;
+		m->result = p + off;
+		m->result_len = ps_mp_skip(p + off, n - off);
+		if (m->result_len == 0)
+			return fail(err, errlen, "truncated response");
+		return 0;
+	}
+	if (ps_mp_token(p + off, n - off, &t) != 1 || t.type != PS_MP_STR)
+		return fail(err, errlen, "method must be a str");
+	m->method = t.data;
+	m->method_len = t.v.n;
+	off += t.size;
+	if (ps_mp_token(p + off, n - off, &t) != 1 || t.type != PS_MP_ARRAY)
+		return fail(err, errlen, "params must be an array");
+	off += t.size;
+	m->params.p = p + off;
+	m->params.n = n - off;
+	m->params.left = t.v.n;
+	return 0;
+}
+
+int ps_args_next(struct ps_args *a, const uint8_t **v, size_t *len)
+{
+	size_t k;
+
+	if (a->left == 0)
+		return -1;
+	k = ps_mp_skip(a->p, a->n);
+	if (k == 0)
+		return -1;
+	*v = a->p;
+	*len = k;
+	a->p += k;
+	a->n -= k;
+	a->left--;
+	return 0;
+}
+
+int ps_args_tok(struct ps_args *a, struct ps_mp_tok *t)
+{
+	const uint8_t *v;
+	size_t len;
+
+	if (ps_args_next(a, &v, &len) < 0)
+		return -1;
+	if (ps_mp_token(v, len, t) != 1)
+		return -1;
+	return 0;
+}
+
+void ps_rpc_put_request(msgpack_packer *pk, uint32_t msgid, const char *method, uint32_t nparams)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PS_MSG_REQUEST);
+	msgpack_pack_uint32(pk, msgid);
+	ps_mp_pack_cstr(pk, method);
+	msgpack_pack_array(pk, nparams);
+}
+
+void ps_rpc_put_result_hdr(msgpack_packer *pk, uint32_t msgid)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PS_MSG_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_nil(pk);
+}
+
+static void put_error_obj(msgpack_packer *pk, enum ps_code code, const char *msg)
+{
+	msgpack_pack_array(pk, 2);
+	ps_mp_pack_cstr(pk, ps_code_name(code));
+	ps_mp_pack_cstr(pk, msg);
+}
+
+void ps_rpc_put_error(msgpack_packer *pk, uint32_t msgid, enum ps_code code, const char *msg)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PS_MSG_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	put_error_obj(pk, code, msg);
+	msgpack_pack_nil(pk);
+}
+
+void ps_rpc_put_error_notify(msgpack_packer *pk, enum ps_code code, const char *msg)
+{
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint8(pk, PS_MSG_NOTIFY);
+	ps_mp_pack_cstr(pk, "error");
+	put_error_obj(pk, code, msg);
+}
+
+static void copy_str(char *dst, size_t cap, const struct ps_mp_tok *t)
+{
+	size_t k = t->v.n < cap - 1 ? t->v.n : cap - 1;
+
+	memcpy(dst, t->data, k);
+	dst[k] = '\0';
+}
+
+int ps_rpc_read_error(const uint8_t *p, size_t n, int *code, char *name, size_t namelen, char *msg, size_t msglen)
+{
+	struct ps_mp_tok t, c, s;
+	size_t off;
+
+	if (ps_mp_token(p, n, &t) != 1 || t.type != PS_MP_ARRAY || t.v.n != 2)
+		return -1;
+	off = t.size;
+	if (ps_mp_token(p + off, n - off, &c) != 1 || c.type != PS_MP_STR)
+		return -1;
+	off += c.size;
+	if (ps_mp_token(p + off, n - off, &s) != 1 || s.type != PS_MP_STR)
+		return -1;
+	*code = ps_code_from_name((const char *)c.data, c.v.n);
+	if (*code < 0)
+		*code = PS_E_PROTOCOL;
+	copy_str(name, namelen, &c);
+	copy_str(msg, msglen, &s);
+	return 0;
+}
