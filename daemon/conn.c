@@ -29,6 +29,7 @@
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_write_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static int conn_flush(struct conn *c);
 
 static void set_timer(struct conn *c, int ms)
 {
@@ -71,6 +72,8 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 	ps_buf_init(&c->out);
 	ps_mp_scan_reset(&c->scan);
 	odict_init(&c->handles);
+	TAILQ_INIT(&c->waiters);
+	TAILQ_INIT(&c->hooks);
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;
 	d->stats.conns_total++;
@@ -114,10 +117,41 @@ static void release_all(struct conn *c)
 	odict_free(&c->handles);
 }
 
+/* Undoes what the connection holds beyond handles: parked calls are
+ * dropped first, so that a lock released by a hook is not handed to one of
+ * this connection's own waiters. */
+static void conn_detach(struct conn *c)
+{
+	struct conn_hook *h;
+
+	wait_drop_conn(&c->waiters);
+	while ((h = TAILQ_FIRST(&c->hooks)) != NULL) {
+		TAILQ_REMOVE(&c->hooks, h, link);
+		h->fn(h, c);
+	}
+}
+
+void conn_hook(struct conn *c, struct conn_hook *h)
+{
+	TAILQ_INSERT_TAIL(&c->hooks, h, link);
+}
+
+void conn_unhook(struct conn *c, struct conn_hook *h)
+{
+	TAILQ_REMOVE(&c->hooks, h, link);
+}
+
+void conn_schedule_flush(struct conn *c)
+{
+	if (c->state != CONN_DRAINING || ps_buf_avail(&c->out) > 0)
+		event_active(c->ev_write, EV_WRITE, 1);
+}
+
 void conn_free(struct conn *c)
 {
 	if (c == NULL)
 		return;
+	conn_detach(c);
 	release_all(c);
 	if (c->ev_read)
 		event_free(c->ev_read);
@@ -191,6 +225,17 @@ static void conn_fatal(struct conn *c, enum ps_code code, const char *msg)
 	ps_buf_free(&c->in);
 	evtimer_del(c->ev_timer);
 	set_timer(c, CONN_DRAIN_MS);
+	conn_detach(c);
+}
+
+void conn_shutdown(struct conn *c)
+{
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&c->waiters)) != NULL)
+		wait_error(w, PS_E_SHUTDOWN, "the daemon is stopping");
+	conn_flush(c);
+	conn_free(c);
 }
 
 static void conn_handshake(struct conn *c)

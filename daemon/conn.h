@@ -14,10 +14,19 @@
 #include "ps_buf.h"
 #include "ps_hs.h"
 #include "ps_mp.h"
+#include "wait.h"
 
 struct daemon;
 struct event;
 struct object;
+
+/* Something a type must undo when a connection closes (a lock it holds,
+ * a barrier party it is). The type embeds the hook in its own record. */
+struct conn_hook {
+	void (*fn)(struct conn_hook *h, struct conn *c);
+	TAILQ_ENTRY(conn_hook) link;
+};
+TAILQ_HEAD(conn_hook_list, conn_hook);
 
 enum conn_state {
 	CONN_HANDSHAKE,         /* server hello sent, waiting for the client's */
@@ -39,6 +48,10 @@ struct conn {
 	struct ps_mp_scan scan;
 	uint8_t shello[PS_HS_SERVER_HELLO];
 	struct odict handles;    /* 8-byte id -> count held (as uintptr_t) */
+	struct waiter_list waiters;  /* this connection's parked calls */
+	struct conn_hook_list hooks; /* run when the connection closes */
+	size_t reply_mark;       /* start of the reply being built in out */
+	bool flush_scheduled;
 	char peer[64];
 	TAILQ_ENTRY(conn) entry;
 };
@@ -46,8 +59,18 @@ struct conn {
 /* Takes over an accepted socket: sends the server hello (or a refusal when
  * the connection limit is reached). */
 void conn_accept(struct daemon *d, int fd, const char *peer);
+/* Answers the connection's parked calls with a Shutdown error, sends what
+ * it can without blocking, and frees it. */
+void conn_shutdown(struct conn *c);
 /* Closes and frees a connection, releasing every handle it held. */
 void conn_free(struct conn *c);
+
+/* Registers h to run when c closes; conn_unhook cancels it. */
+void conn_hook(struct conn *c, struct conn_hook *h);
+void conn_unhook(struct conn *c, struct conn_hook *h);
+/* Sends c's pending output on a later turn of the loop (replies to parked
+ * calls are written outside c's own callbacks). */
+void conn_schedule_flush(struct conn *c);
 
 /* Handle bookkeeping for requests: take one more handle on obj for this
  * connection (0, or -1 on OOM with nothing taken); release one (-1 when

@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "types.h"
 #include "val.h"
+#include "wait.h"
 
 struct global {
 	const char *name;
@@ -275,6 +276,7 @@ void dispatch_message(struct daemon *d, struct conn *conn, const uint8_t *p, siz
 	char err[128];
 	bool msgid_ok;
 	size_t start = out->len;
+	int r;
 
 	memset(&c, 0, sizeof c);
 	ps_mp_packer(&c.pk, out);
@@ -299,7 +301,11 @@ void dispatch_message(struct daemon *d, struct conn *conn, const uint8_t *p, siz
 	c.out = out;
 	c.msgid = m.msgid;
 	ps_rpc_put_result_hdr(&c.pk, m.msgid);
-	if (run_method(&c, m.method, m.method_len) < 0) {
+	r = run_method(&c, m.method, m.method_len);
+	if (r == CALL_PARKED) {
+		out->len = start;
+		return;
+	} else if (r < 0) {
 		out->len = start;
 	} else if (out->oom) {
 		out->len = start;

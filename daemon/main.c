@@ -255,7 +255,7 @@ static void daemon_free(struct daemon *d)
 {
 	listen_free_all(d);
 	while (!TAILQ_EMPTY(&d->conns))
-		conn_free(TAILQ_FIRST(&d->conns));
+		conn_shutdown(TAILQ_FIRST(&d->conns));
 	registry_free(&d->reg);
 	if (d->key != NULL)
 		sodium_memzero(d->key, d->keylen);
