@@ -11,8 +11,10 @@
  *    enum ps_err_kind), ps_errstr(ctx) (text) and, for errors the daemon
  *    sent, ps_errcode(ctx) ("KeyError", "IndexError", ...).
  *  - I/O, EOF, protocol and auth errors stick: every later call on the
- *    context fails at once with the same error. Remote errors (the daemon
- *    answered with an error) and timeouts do not stick.
+ *    context fails at once with the same error. So does any failure to
+ *    connect. Remote errors (the daemon answered with an error), invalid
+ *    arguments and timeouts do not stick; a timeout does stick when it
+ *    leaves a request half-sent, since the stream is then unusable.
  *  - Every call waits at most the context's timeout (ps_set_timeout;
  *    default: wait forever). A timed-out call's late answer is discarded.
  *  - Values travel as MessagePack. The generic functions take and return
@@ -23,10 +25,17 @@
  *  - Thread safety: one context may be used by several threads at once;
  *    requests are multiplexed by msgid and each thread gets its own answer.
  *  - fork(): a child never uses its parent's socket. On its first call in
- *    the child, the context closes its inherited copy of the socket, opens a
- *    new connection (same address and key) and re-takes a handle on every
+ *    the child, the context closes its inherited copy of the socket (close,
+ *    not shutdown, so the parent's connection is untouched), opens a new
+ *    connection (same address and key, waiting at most the context's
+ *    timeout, or 10 s when it has none) and re-takes a handle on every
  *    object its live proxies refer to, so proxies keep working in the child.
- *    Do not fork while another thread is inside a call on the same context.
+ *    Several threads of the child may make that first call at once: one
+ *    reconnects, the others wait for it. Other threads of the parent may be
+ *    blocked in calls when fork() happens; those calls go on in the parent
+ *    only. Do not fork while another thread is opening or freeing a proxy
+ *    of the context (the child could inherit a half-updated table of held
+ *    objects). A context with a sticky error stays broken in the child.
  */
 #ifndef PROCSHARE_H
 #define PROCSHARE_H
@@ -45,12 +54,16 @@ enum ps_err_kind {
 	PS_ERR_NONE = 0,
 	PS_ERR_IO,        /* socket error; errno saved in the text */
 	PS_ERR_EOF,       /* the daemon closed the connection */
-	PS_ERR_PROTOCOL,  /* the daemon sent something malformed */
+	PS_ERR_PROTOCOL,  /* the daemon sent something malformed, or announced
+			   * an error and closed (ps_errcode: its code) */
 	PS_ERR_OOM,       /* allocation failed in the client */
 	PS_ERR_TIMEOUT,   /* the call's timeout passed */
-	PS_ERR_AUTH,      /* authentication failed (either direction) */
+	PS_ERR_AUTH,      /* authentication failed (either direction), or the
+			   * daemon refused the connection; ps_errcode gives
+			   * its reason ("AuthFailed", "LimitExceeded") */
 	PS_ERR_REMOTE,    /* the daemon answered with an error: see ps_errcode */
-	PS_ERR_ARG        /* the caller passed an invalid argument */
+	PS_ERR_ARG        /* the caller passed an invalid argument, or a typed
+			   * getter found another type ("TypeError") */
 };
 
 typedef struct ps_ctx ps_ctx;
@@ -62,7 +75,9 @@ typedef struct ps_list ps_list;
 /* Connects to addr ("unix:/path", "/path", "tcp://host:port", "host:port",
  * "[v6]:port") and authenticates with key[0..keylen). Always returns a
  * context (NULL only when memory is exhausted); check ps_err() before use.
- * Free it with ps_free(). */
+ * Connecting and the handshake take at most 10 s (the context has no
+ * timeout yet; the daemon drops unauthenticated peers after 5 s anyway).
+ * The key is copied (to reconnect after fork). Free it with ps_free(). */
 ps_ctx *ps_connect(const char *addr, const void *key, size_t keylen);
 
 /* Connects using PROCSHARE_ADDRESS and the key in the file named by
@@ -76,27 +91,36 @@ ps_ctx *ps_connect_env(void);
 unsigned char *ps_read_keyfile(const char *path, size_t *keylen);
 
 /* Closes the connection and frees the context. Proxies of this context
- * must be freed before it. ps_free(NULL) does nothing. */
+ * must be freed before it, and no other thread may be using it. In a fork()
+ * child that never used the context, it only closes the inherited copy of
+ * the socket. ps_free(NULL) does nothing. */
 void ps_free(ps_ctx *ctx);
 
 /* Sets the timeout for every later call, in milliseconds (<0: forever). */
 void ps_set_timeout(ps_ctx *ctx, int timeout_ms);
 
 /* The error of the most recent failed call on ctx (from any thread), or
- * the context's sticky error. A successful call does not clear it. When
- * several threads share a context, rely on each call's return value and read
- * these only where no other thread can fail a call in between. */
+ * the context's sticky error. A successful call does not clear it, and
+ * neither does freeing a proxy. When several threads share a context, rely
+ * on each call's return value and read these only where no other thread can
+ * fail a call in between. For ctx NULL (ps_connect out of memory), ps_err
+ * is PS_ERR_OOM. */
 int ps_err(const ps_ctx *ctx);
 const char *ps_errstr(const ps_ctx *ctx);
-/* For PS_ERR_REMOTE: the daemon's error code ("KeyError"); else "". */
+/* The error's code name, or "" when it has none: the daemon's code for
+ * PS_ERR_REMOTE ("KeyError"); "TypeError" or "OverflowError" when a typed
+ * getter cannot return the stored value (PS_ERR_ARG); the daemon's reason
+ * for a refusal (PS_ERR_AUTH) or an announced error (PS_ERR_PROTOCOL);
+ * "Timeout" for PS_ERR_TIMEOUT. */
 const char *ps_errcode(const ps_ctx *ctx);
 
 /* Round trip that does nothing. */
 int ps_ping(ps_ctx *ctx);
 
-/* Generic request: method with params (an encoded MessagePack array).
- * On success *result (malloc'd, caller frees) holds the encoded result.
- * result may be NULL to discard it. */
+/* Generic request: method with params (one encoded MessagePack array;
+ * NULL or plen 0 for none). On success *result (malloc'd, caller frees)
+ * holds the encoded result and *rlen its length. result may be NULL to
+ * discard it. */
 int ps_call(ps_ctx *ctx, const char *method, const void *params, size_t plen,
 	    void **result, size_t *rlen);
 
@@ -145,8 +169,12 @@ int ps_dict_clear(ps_dict *d);
 int ps_dict_copy(ps_dict *d, void **out, size_t *len);
 
 /* Typed helpers; keys are NUL-terminated UTF-8 strings. Getters fail with
- * KeyError when absent and TypeError (PS_ERR_REMOTE) when the stored value
- * has another type. ps_dict_get_str/_bytes return malloc'd memory. */
+ * KeyError (PS_ERR_REMOTE) when absent, and with PS_ERR_ARG, code
+ * "TypeError", when the stored value has another type: _str wants a str,
+ * _bytes a bin or a str, _int an integer (code "OverflowError" above
+ * INT64_MAX), _double a float or an integer. ps_dict_get_str/_bytes
+ * return malloc'd memory (_str NUL-terminated: a str holding a NUL byte
+ * reads short; use _bytes for it). */
 int ps_dict_set_str(ps_dict *d, const char *key, const char *val);
 int ps_dict_set_int(ps_dict *d, const char *key, int64_t val);
 int ps_dict_set_double(ps_dict *d, const char *key, double val);
@@ -157,9 +185,13 @@ int ps_dict_get_double(ps_dict *d, const char *key, double *val);
 int ps_dict_get_bytes(ps_dict *d, const char *key, void **val, size_t *len);
 int ps_dict_del_str(ps_dict *d, const char *key);
 int ps_dict_contains_str(ps_dict *d, const char *key, int *out);
-/* Atomically adds delta to the integer at key (absent: starts from 0) and
- * returns the new value in *result (may be NULL). TypeError when the stored
- * value is not an integer, OverflowError when the sum leaves int64. */
+/* Atomically adds delta to the number at key (absent: starts from 0) and
+ * returns the new value in *result (may be NULL). TypeError (remote) when
+ * the stored value is not a number. The daemon keeps integers from
+ * INT64_MIN to UINT64_MAX: a sum outside that range is OverflowError
+ * (remote, nothing stored); a sum above INT64_MAX is stored, but this
+ * call then fails with PS_ERR_ARG, code "OverflowError", as *result cannot
+ * hold it. Adding to a float, or adding a double, gives a float. */
 int ps_dict_incr_int(ps_dict *d, const char *key, int64_t delta, int64_t *result);
 int ps_dict_incr_double(ps_dict *d, const char *key, double delta, double *result);
 
@@ -200,7 +232,7 @@ int ps_list_clear(ps_list *l);
 /* The whole list as an encoded array. */
 int ps_list_copy(ps_list *l, void **arr, size_t *alen);
 
-/* Typed helpers. */
+/* Typed helpers; the getters decode as the dict getters do. */
 int ps_list_append_str(ps_list *l, const char *val);
 int ps_list_append_int(ps_list *l, int64_t val);
 int ps_list_append_double(ps_list *l, double val);

@@ -103,11 +103,13 @@ int ps_hs_check_accept(const uint8_t in[PS_HS_ACCEPT], const uint8_t shello[PS_H
 
 size_t ps_hs_refuse(uint8_t out[PS_HS_REFUSE_MAX], const char *code, const char *text)
 {
-	int n = snprintf((char *)out + 6, PS_HS_REFUSE_TEXT_MAX + 1, "%s: %s", code, text);
+	char tmp[PS_HS_REFUSE_TEXT_MAX + 1];
+	int n = snprintf(tmp, sizeof tmp, "%s: %s", code, text);
 	size_t len = n < 0 ? 0 : (size_t)n > PS_HS_REFUSE_TEXT_MAX ? PS_HS_REFUSE_TEXT_MAX : (size_t)n;
 
 	memcpy(out, "PSNO", 4);
 	out[4] = (uint8_t)(len >> 8);
 	out[5] = (uint8_t)(len & 0xff);
+	memcpy(out + 6, tmp, len);
 	return 6 + len;
 }

@@ -169,9 +169,12 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 			return PS_SCAN_BAD;
 		s->left[s->depth]--;
 		s->off += t.size;
-		if ((t.type == PS_MP_ARRAY || t.type == PS_MP_MAP) && t.v.n > 0) {
-			if (s->depth + 1 >= max_depth)
+		if (t.type == PS_MP_ARRAY || t.type == PS_MP_MAP) {
+			/* An empty container still occupies its level. */
+			if (s->depth + 1 > max_depth)
 				return PS_SCAN_DEEP;
+			if (t.v.n == 0)
+				continue;
 			s->depth++;
 			s->left[s->depth] = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
 		}
@@ -317,7 +320,7 @@ static int canon_one(const uint8_t *p, size_t n, int flags, int depth, msgpack_p
 	case PS_MP_MAP:
 		if (t.type == PS_MP_MAP && (flags & PS_CANON_KEY))
 			return canon_fail(info, PS_E_TYPE, "unhashable type: map");
-		if (depth >= PS_MAX_DEPTH)
+		if (depth >= PS_MAX_VALUE_DEPTH)
 			return canon_fail(info, PS_E_TOOLARGE, "value nested too deeply");
 		if (t.type == PS_MP_MAP) {
 			msgpack_pack_map(pk, t.v.n);

@@ -19,6 +19,10 @@
 /* Deepest nesting of arrays and maps inside one message (the message's own
  * top-level array counts as level 1). */
 #define PS_MAX_DEPTH 32
+/* Deepest nesting of a stored value (a scalar is depth 1). Replies wrap
+ * values in up to 4 levels (response, items array, pair), so this leaves
+ * room for any reply under PS_MAX_DEPTH. */
+#define PS_MAX_VALUE_DEPTH (PS_MAX_DEPTH - 4)
 /* Longest object name, in bytes. */
 #define PS_MAX_NAME 255
 /* Milliseconds an unauthenticated peer may take to finish the handshake. */

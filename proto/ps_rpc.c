@@ -139,6 +139,8 @@ void ps_rpc_put_error_notify(msgpack_packer *pk, enum ps_code code, const char *
 
 static void copy_str(char *dst, size_t cap, const struct ps_mp_tok *t)
 {
+	if (cap == 0)
+		return;
 	size_t k = t->v.n < cap - 1 ? t->v.n : cap - 1;
 
 	memcpy(dst, t->data, k);
