@@ -88,7 +88,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_LIB_OBJ) $(PROTO_OB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/integration/test_%.o $(LIBA) $(TESTLIB_OBJ)
+$(BUILD)/tests/test_%: $(BUILD)/tests/integration/test_%.o $(TESTLIB_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 

@@ -118,7 +118,7 @@ static int g_open(struct call *c)
 	obj = registry_find(c->reg, name, len);
 	if (obj != NULL) {
 		if (obj->type != type)
-			return call_error(c, PS_E_TYPE, "'%.*s' is a %s, not a %s", (int)len, name,
+			return call_error(c, PS_E_EXISTS, "'%.*s' is a %s, not a %s", (int)len, name,
 					  obj->type->name, type->name);
 		if (conn_hold(c->conn, obj) < 0)
 			return call_error(c, PS_E_NOMEM, "out of memory");

@@ -84,11 +84,13 @@ static int rebuild(struct odict *d, size_t cap)
 			e[j++] = d->entries[i];
 	free(d->entries);
 	free(d->slots);
+	d->swept += d->used - j;
 	d->entries = e;
 	d->slots = slots;
 	d->nslots = nslots;
 	d->cap = cap;
 	d->used = j;
+	d->tombs = 0;
 	for (size_t i = 0; i < j; i++) {
 		const struct val *k = e[i].key;
 		d->slots[probe(d, k->data, k->len, k->hash, &found)] = (uint32_t)(i + 1);
@@ -100,7 +102,9 @@ int odict_reserve(struct odict *d, size_t n)
 {
 	size_t cap;
 
-	if (d->used + n <= d->cap)
+	/* Probing ends at an empty slot: keep live and removed slots at
+	 * most half of the index, or a churned table would probe forever. */
+	if (d->used + n <= d->cap && (d->count + d->tombs + n) * 2 <= d->nslots)
 		return 0;
 	/* Sweep holes when that alone makes room for long enough. */
 	cap = d->cap ? d->cap : ODICT_MIN;
@@ -118,6 +122,8 @@ struct odict_entry *odict_insert(struct odict *d, struct val *key, void *value)
 	if (odict_reserve(d, 1) < 0)
 		return NULL;
 	i = probe(d, key->data, key->len, key->hash, &found);
+	if (d->slots[i] == ODICT_TOMB)
+		d->tombs--;
 	e = &d->entries[d->used];
 	e->key = key;
 	e->value = value;
@@ -133,6 +139,7 @@ void odict_remove(struct odict *d, struct odict_entry *e)
 	size_t i = probe(d, k->data, k->len, k->hash, &found);
 
 	d->slots[i] = ODICT_TOMB;
+	d->tombs++;
 	e->key = NULL;
 	e->value = NULL;
 	d->count--;

@@ -25,8 +25,13 @@ struct odict {
 	size_t used;            /* entries filled, removed ones included */
 	size_t cap;             /* entries allocated */
 	size_t count;           /* live entries */
+	size_t tombs;           /* ODICT_TOMB slots in the index */
 	uint32_t *slots;        /* 0 empty, ODICT_TOMB removed, else entry index + 1 */
 	size_t nslots;          /* power of two, at least 2 * cap */
+	/* Holes removed by compaction since the table was initialised: an
+	 * entry never moves down by more than the growth of this count, which
+	 * lets a paging cursor (dict.scan) survive a compaction. */
+	uint64_t swept;
 };
 
 /* Initialises an empty table (no allocation). */

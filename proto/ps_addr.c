@@ -37,8 +37,10 @@ static int parse_tcp(const char *s, const char *hp, struct ps_addr *a, char *err
 	}
 	if (hlen == 0 || hlen >= sizeof a->host)
 		return fail(err, errlen, s, "bad host");
+	if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return fail(err, errlen, s, "port must be 0-65535");
 	port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+	if (*end != '\0' || port < 0 || port > 65535)
 		return fail(err, errlen, s, "port must be 0-65535");
 	a->kind = PS_ADDR_TCP;
 	memcpy(a->host, host, hlen);

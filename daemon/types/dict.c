@@ -361,8 +361,13 @@ static int dict_update(struct call *c, void *data)
 	for (n = 0; n < npairs; n++) {
 		if (t.type == PS_MP_ARRAY) {
 			ps_mp_token(src + off, slen - off, &pt);
-			if (pt.type != PS_MP_ARRAY || pt.v.n != 2) {
-				call_error(c, PS_E_VALUE, "update sequence element #%zu has the wrong shape; 2 is required", n);
+			if (pt.type != PS_MP_ARRAY) {
+				call_error(c, PS_E_TYPE, "cannot convert dictionary update sequence element #%zu to a sequence", n);
+				goto out;
+			}
+			if (pt.v.n != 2) {
+				call_error(c, PS_E_VALUE, "dictionary update sequence element #%zu has length %u; 2 is required",
+					   n, pt.v.n);
 				goto out;
 			}
 			off += pt.size;
@@ -443,9 +448,10 @@ static int dict_incr(struct call *c, void *data)
 		__int128 a = cur.type == PS_MP_UINT ? (__int128)cur.v.u : (__int128)cur.v.i;
 		__int128 b = delta.type == PS_MP_UINT ? (__int128)delta.v.u : (__int128)delta.v.i;
 		__int128 s = a + b;
-		if (s > (__int128)UINT64_MAX || s < (__int128)INT64_MIN) {
+		/* Counters are signed 64-bit, as in every client language. */
+		if (s > (__int128)INT64_MAX || s < (__int128)INT64_MIN) {
 			ps_buf_free(&enc);
-			return call_error(c, PS_E_OVERFLOW, "result does not fit in 64 bits");
+			return call_error(c, PS_E_OVERFLOW, "result does not fit in a signed 64-bit integer");
 		}
 		if (s >= 0)
 			msgpack_pack_uint64(&pk, (uint64_t)s);
