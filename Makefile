@@ -55,6 +55,8 @@ INTEG_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 .PHONY: all deps test check run install uninstall clean tests examples
+# Keep objects made by chained pattern rules, so a rebuild is incremental.
+.SECONDARY:
 all: $(DAEMON) $(LIBA) $(LIBSO) $(BUILD)/procshare.pc examples
 
 $(BUILD)/%.o: %.c

@@ -445,7 +445,8 @@ static void test_typed(void **state)
 	assert_string_equal(ps_errcode(cur_ctx), "TypeError");
 	assert_int_equal(ps_dict_get_str(d, "i", &s), -1);
 	assert_string_equal(ps_errcode(cur_ctx), "TypeError");
-	assert_int_equal(ps_dict_get_bytes(d, "s", &b, &bl), -1);
+	/* _bytes takes a str as its UTF-8 bytes, but not an int. */
+	assert_int_equal(ps_dict_get_bytes(d, "i", &b, &bl), -1);
 	assert_string_equal(ps_errcode(cur_ctx), "TypeError");
 	assert_int_equal(ps_dict_get_double(d, "nope", &x), -1);
 	assert_string_equal(ps_errcode(cur_ctx), "KeyError");
