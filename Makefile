@@ -104,11 +104,10 @@ deps:
 test: tests
 	@BUILD=$(BUILD) scripts/run-tests.sh $(UNIT_BIN) $(INTEG_BIN)
 
-# Everything CI runs: dependencies, plain build + tests, sanitizer build + tests.
-check: deps
-	$(MAKE) test
-	$(MAKE) SANITIZE=1 test
-	@scripts/summary.sh
+# Everything CI runs: dependencies, plain and sanitizer builds and tests,
+# the Python client's tests; ends with one "check: N passed, N failed" line.
+check:
+	@scripts/check.sh
 
 # Starts a daemon in the foreground on the default private socket.
 run: deps
