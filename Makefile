@@ -121,7 +121,10 @@ install: all
 	install -m 0755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libprocshare.so.0
 	ln -sf libprocshare.so.0 $(DESTDIR)$(LIBDIR)/libprocshare.so
 	install -m 0644 client/procshare.h $(DESTDIR)$(INCLUDEDIR)/procshare.h
-	install -m 0644 $(BUILD)/procshare.pc $(DESTDIR)$(PKGCONFIGDIR)/procshare.pc
+	# Written at install time, so it names the PREFIX given to install.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    client/procshare.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/procshare.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/procshared $(DESTDIR)$(LIBDIR)/libprocshare.a \
