@@ -10,6 +10,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/procshare
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC ?= cc
 PKGS := libevent msgpack libsodium
@@ -33,7 +36,7 @@ LDFLAGS_ALL := $(LDFLAGS) $(SANFLAGS)
 
 PROTO_SRC := $(wildcard proto/*.c)
 DAEMON_SRC := $(wildcard daemon/*.c daemon/types/*.c)
-CLIENT_SRC := $(filter-out client/cli.c,$(wildcard client/*.c))
+CLIENT_SRC := $(filter-out client/cli%.c,$(wildcard client/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC := $(wildcard tests/integration/test_*.c)
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
@@ -48,6 +51,8 @@ TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 DAEMON_LIB_OBJ := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJ))
 
 DAEMON := $(BUILD)/procshared
+CLI := $(BUILD)/procshare
+CLI_OBJ := $(call obj,$(wildcard client/cli*.c))
 LIBA := $(BUILD)/libprocshare.a
 LIBSO := $(BUILD)/libprocshare.so.0
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -57,13 +62,17 @@ EXAMPLE_BIN := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 .PHONY: all deps test check run install uninstall clean tests examples
 # Keep objects made by chained pattern rules, so a rebuild is incremental.
 .SECONDARY:
-all: $(DAEMON) $(LIBA) $(LIBSO) $(BUILD)/procshare.pc examples
+all: $(DAEMON) $(CLI) $(LIBA) $(LIBSO) $(BUILD)/procshare.pc examples
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(DAEMON): $(DAEMON_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# The procshare command line tool, on the library like any client.
+$(CLI): $(CLI_OBJ) $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(LIBA): $(CLIENT_OBJ) $(PROTO_OBJ)
@@ -84,6 +93,16 @@ $(BUILD)/procshare.pc: client/procshare.pc.in Makefile
 $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBA)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 examples: $(EXAMPLE_BIN)
+
+# The benchmark load generator, on libprocshare.a; `make bench` runs
+# procshare, Python's manager and Redis side by side (bench/run.sh).
+LOADGEN := $(BUILD)/bench/loadgen
+$(LOADGEN): $(call obj,$(wildcard bench/*.c)) $(LIBA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+$(BUILD)/tests/test_bench_smoke: | $(LOADGEN)
+.PHONY: bench
+bench: all $(LOADGEN)
+	BUILD=$(BUILD) bench/run.sh
 
 # Unit tests link the pure modules directly (proto/, daemon internals).
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(DAEMON_LIB_OBJ) $(PROTO_OBJ) $(CLIENT_OBJ) $(TESTLIB_OBJ)
@@ -109,6 +128,24 @@ test: tests
 check:
 	@scripts/check.sh
 
+# Hardening (SECURITY.md). Fuzzers: tests/fuzz/fuzz.mk (clang, libFuzzer),
+# each harness for FUZZ_SECONDS; fuzz-smoke is the short run make check
+# does. valgrind: the integration suite with the daemon under memcheck.
+# soak: the load test for SOAK_SECONDS, memory checked between rounds.
+.PHONY: fuzz fuzz-smoke valgrind soak
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 300
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-smoke
+valgrind: tests
+	@BUILD=$(BUILD) PS_DAEMON=$(CURDIR)/scripts/valgrind-daemon.sh PS_VALGRIND_DAEMON=$(CURDIR)/$(DAEMON) \
+		PS_LOAD_CONNS=100 PS_TEST_TIMEOUT=1800 scripts/run-tests.sh $(INTEG_BIN)
+soak: tests
+	@BUILD=$(BUILD) PS_LOAD_SECONDS=$(SOAK_SECONDS) PS_TEST_TIMEOUT=$$(($(SOAK_SECONDS) + 600)) \
+		scripts/run-tests.sh $(BUILD)/tests/test_load
+
 # Starts a daemon in the foreground on the default private socket.
 run: deps
 	$(MAKE) all
@@ -125,11 +162,24 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    client/procshare.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/procshare.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/procshare
+	install -m 0644 man/procshare.1 $(DESTDIR)$(MANDIR)/man1/procshare.1
+	install -m 0644 man/libprocshare.3 $(DESTDIR)$(MANDIR)/man3/libprocshare.3
+	install -m 0644 man/procshared.8 $(DESTDIR)$(MANDIR)/man8/procshared.8
+	install -m 0644 systemd/procshared.conf $(DESTDIR)$(DOCDIR)/procshared.conf.example
+	for u in procshared.service procshared.socket; do \
+	    sed -e 's|@SBINDIR@|$(SBINDIR)|' systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/procshared $(DESTDIR)$(LIBDIR)/libprocshare.a \
 	      $(DESTDIR)$(LIBDIR)/libprocshare.so.0 $(DESTDIR)$(LIBDIR)/libprocshare.so \
-	      $(DESTDIR)$(INCLUDEDIR)/procshare.h $(DESTDIR)$(PKGCONFIGDIR)/procshare.pc
+	      $(DESTDIR)$(INCLUDEDIR)/procshare.h $(DESTDIR)$(PKGCONFIGDIR)/procshare.pc \
+	      $(DESTDIR)$(BINDIR)/procshare $(DESTDIR)$(MANDIR)/man1/procshare.1 \
+	      $(DESTDIR)$(MANDIR)/man3/libprocshare.3 $(DESTDIR)$(MANDIR)/man8/procshared.8 \
+	      $(DESTDIR)$(DOCDIR)/procshared.conf.example \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/procshared.service $(DESTDIR)$(SYSTEMDUNITDIR)/procshared.socket
 
 clean:
 	rm -rf build build-san

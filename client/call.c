@@ -12,6 +12,7 @@
  * slot away; an answer that arrives later finds no slot and is dropped.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,8 +346,31 @@ static int send_request(ps_ctx *ctx, uint32_t msgid, const char *method, uint32_
 	return r;
 }
 
+/* The deadline of a call the daemon may hold for hold_ms: a blocking call
+ * must not be cut short by the context's timeout, which then only covers
+ * the time an answer may take beyond the call's own wait. */
+static void call_deadline(ps_ctx *ctx, int64_t hold_ms, struct ps_deadline *d)
+{
+	int t = atomic_load(&ctx->timeout_ms);
+
+	if (hold_ms == 0 || t < 0) {
+		ps_ctx_deadline(ctx, d);
+		return;
+	}
+	if (hold_ms < 0 || hold_ms > INT_MAX - t)
+		ps_deadline_init(d, -1);
+	else
+		ps_deadline_init(d, (int)hold_ms + t);
+}
+
 int ps_ctx_call(ps_ctx *ctx, const char *method, uint32_t nparams, const uint8_t *params, size_t plen,
 		struct ps_reply *out)
+{
+	return ps_ctx_call_hold(ctx, method, nparams, params, plen, out, 0);
+}
+
+int ps_ctx_call_hold(ps_ctx *ctx, const char *method, uint32_t nparams, const uint8_t *params, size_t plen,
+		     struct ps_reply *out, int64_t hold_ms)
 {
 	struct ps_deadline d;
 	struct ps_slot s;
@@ -358,7 +382,7 @@ int ps_ctx_call(ps_ctx *ctx, const char *method, uint32_t nparams, const uint8_t
 		ps_ctx_unlock(ctx);
 		return -1;
 	}
-	ps_ctx_deadline(ctx, &d);
+	call_deadline(ctx, hold_ms, &d);
 	slot_add(ctx, &s);
 	pthread_mutex_unlock(&ctx->mu);
 	r = send_request(ctx, s.msgid, method, nparams, params, plen, &d, &sent);

@@ -52,6 +52,31 @@ void ps_dict_free(ps_dict *d)
 	free(d);
 }
 
+/* A proxy opened from a reference (see ref.c): it holds a handle of its
+ * own, taken with "retain". */
+ps_dict *ps_dict_attach(ps_ctx *ctx, uint64_t id)
+{
+	ps_dict *d;
+
+	if (ctx == NULL)
+		return NULL;
+	d = malloc(sizeof *d);
+	if (d == NULL) {
+		ps_fail(ctx, PS_ERR_OOM, "", "out of memory");
+		return NULL;
+	}
+	if (ps_obj_attach(&d->obj, ctx, "dict", id) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+struct ps_obj *ps_dict_obj(ps_dict *d)
+{
+	return d != NULL ? &d->obj : NULL;
+}
+
 uint64_t ps_dict_id(const ps_dict *d)
 {
 	return d != NULL ? d->obj.id : 0;

@@ -192,6 +192,12 @@ struct ps_reply {
  * Returns 0, or -1 with the error on ctx. */
 int ps_ctx_call(ps_ctx *ctx, const char *method, uint32_t nparams, const uint8_t *params, size_t plen,
 		struct ps_reply *out);
+/* ps_ctx_call for a blocking call the daemon may hold for up to hold_ms
+ * before it answers (a queue get with a timeout; < 0: as long as it takes).
+ * The context's timeout bounds the wait only beyond that: the deadline is
+ * hold_ms plus the context's timeout, or none when either is forever. */
+int ps_ctx_call_hold(ps_ctx *ctx, const char *method, uint32_t nparams, const uint8_t *params, size_t plen,
+		     struct ps_reply *out, int64_t hold_ms);
 /* After a reconnect: takes again, on the new connection, one handle per
  * proxy in the held table. ctx->mu held. Returns 0, or -1 (error set). */
 int ps_call_retain_held(ps_ctx *ctx, const struct ps_deadline *d);
@@ -206,6 +212,9 @@ struct ps_req {
 	uint32_t n;                     /* params so far */
 	const char *bad_what;           /* first refused argument, or NULL */
 	const char *bad_why;
+	/* How long the daemon may hold a blocking call before it answers
+	 * (ps_ctx_call_hold); 0 for calls answered at once. */
+	int64_t hold_ms;
 };
 
 void ps_req_init(struct ps_req *r, ps_ctx *ctx);
@@ -256,12 +265,38 @@ struct ps_obj {
 int ps_obj_open(struct ps_obj *o, ps_ctx *ctx, const char *type, const char *name);
 /* Creates an anonymous object of the given type. */
 int ps_obj_create(struct ps_obj *o, ps_ctx *ctx, const char *type);
+/* The same with creation arguments: args[0..alen) is one encoded array
+ * (ignored by open when the object exists). */
+int ps_obj_open_args(struct ps_obj *o, ps_ctx *ctx, const char *type, const char *name,
+		     const void *args, size_t alen);
+int ps_obj_create_args(struct ps_obj *o, ps_ctx *ctx, const char *type, const void *args, size_t alen);
+/* Takes a handle on the existing object id ("retain"), as a proxy opened
+ * from a reference does, and checks that it is of the given type (else
+ * PS_ERR_ARG, code "TypeError", and no handle is kept). */
+int ps_obj_attach(struct ps_obj *o, ps_ctx *ctx, const char *type, uint64_t id);
 /* Releases the handle; errors are not reported (the connection may be
  * gone, and the daemon drops a connection's handles when it closes). */
 void ps_obj_release(struct ps_obj *o);
 /* Starts a request on the object: its id is the first param. Returns -1
  * when o is NULL (a NULL proxy has no context to report to). */
 int ps_req_begin(struct ps_req *r, const struct ps_obj *o);
+
+/* ---- dict.c, list.c ---- */
+
+/* The object link inside a proxy, for code outside its file (ref.c,
+ * scan.c); NULL for a NULL proxy. */
+struct ps_obj *ps_dict_obj(ps_dict *d);
+struct ps_obj *ps_list_obj(ps_list *l);
+
+/* ---- lock.c: shared by the synchronisation proxies ---- */
+
+/* Appends the timeout param of a blocking call (seconds; nil, forever,
+ * when negative) and lets the daemon hold the call that long (hold_ms). */
+void ps_lock_req_timeout(struct ps_req *r, double timeout);
+/* Sends an acquire ([id, blocking, timeout]) to o's method and reads its
+ * result into *info (may be NULL). Returns 1 acquired, 0 not, -1 error. */
+int ps_lock_call_acquire(const struct ps_obj *o, const char *method, int blocking, double timeout,
+			 struct ps_acquired *info);
 
 #pragma GCC visibility pop
 

@@ -53,6 +53,31 @@ void ps_list_free(ps_list *l)
 	free(l);
 }
 
+/* A proxy opened from a reference (see ref.c): it holds a handle of its
+ * own, taken with "retain". */
+ps_list *ps_list_attach(ps_ctx *ctx, uint64_t id)
+{
+	ps_list *l;
+
+	if (ctx == NULL)
+		return NULL;
+	l = malloc(sizeof *l);
+	if (l == NULL) {
+		ps_fail(ctx, PS_ERR_OOM, "", "out of memory");
+		return NULL;
+	}
+	if (ps_obj_attach(&l->obj, ctx, "list", id) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+struct ps_obj *ps_list_obj(ps_list *l)
+{
+	return l != NULL ? &l->obj : NULL;
+}
+
 uint64_t ps_list_id(const ps_list *l)
 {
 	return l != NULL ? l->obj.id : 0;

@@ -18,6 +18,7 @@ void ps_req_init(struct ps_req *r, ps_ctx *ctx)
 	r->n = 0;
 	r->bad_what = NULL;
 	r->bad_why = NULL;
+	r->hold_ms = 0;
 }
 
 static void req_refuse(struct ps_req *r, const char *what, const char *why)
@@ -125,7 +126,7 @@ int ps_req_call(struct ps_req *r, const char *method, struct ps_reply *out)
 	else if (r->buf.oom)
 		rc = ps_fail(r->ctx, PS_ERR_OOM, "", "out of memory building a request");
 	else
-		rc = ps_ctx_call(r->ctx, method, r->n, r->buf.data, r->buf.len, out);
+		rc = ps_ctx_call_hold(r->ctx, method, r->n, r->buf.data, r->buf.len, out, r->hold_ms);
 	ps_buf_free(&r->buf);
 	return rc;
 }

@@ -46,6 +46,12 @@ int call_arg_str(struct call *c, const char *what, const char **s, size_t *len);
 /* Optional arguments: absent or nil leaves *present false. */
 int call_arg_opt_int(struct call *c, const char *what, int64_t *out, bool *present);
 int call_arg_opt_bool(struct call *c, const char *what, bool *out);
+/* An optional timeout in seconds (int or float; absent or nil: forever),
+ * as the milliseconds wait_park takes: rounded up, so a tiny positive
+ * timeout still waits; -1 for forever. ValueError when negative or NaN,
+ * OverflowError above CALL_TIMEOUT_MAX seconds. */
+#define CALL_TIMEOUT_MAX 1e9
+int call_arg_timeout(struct call *c, const char *what, int64_t *ms);
 /* True when another argument follows. */
 bool call_has_arg(const struct call *c);
 /* TypeError when arguments are left over. */
@@ -60,8 +66,26 @@ struct val *call_val(struct call *c, const uint8_t *raw, size_t len, bool key);
  * call_canon or call_val.
  * Returns 0 or -1 after call_error. */
 int call_canon(struct call *c, const uint8_t *raw, size_t len, bool key, const uint8_t **p, size_t *plen);
+/* A key and a value canonicalised together, for containers that store
+ * them in one record (the dict). */
+struct call_kv {
+	const uint8_t *k, *v;   /* in registry scratch space, as call_canon's */
+	size_t klen, vlen;
+	uint32_t krefs, vrefs;  /* references inside each */
+	uint64_t hash;          /* call_hash of the key */
+};
+/* Canonicalises a key (maps refused) and a value, checks their references
+ * and the memory limit (as call_val does). Returns 0, or -1 after
+ * call_error. Valid until the next call_canon, call_canon_kv or call_val. */
+int call_canon_kv(struct call *c, const uint8_t *kraw, size_t klen, const uint8_t *vraw, size_t vlen,
+		  struct call_kv *kv);
 /* The keyed hash used by containers for canonical bytes. */
 uint64_t call_hash(const struct call *c, const uint8_t *p, size_t len);
+
+/* LimitExceeded when a container holding have items cannot take more:
+ * the max-items limit (SECURITY.md). Containers call it before changing
+ * anything. Returns 0, or -1 after call_error. */
+int call_room(struct call *c, size_t have, size_t more);
 
 /* Result writers. */
 void call_result_nil(struct call *c);

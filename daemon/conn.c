@@ -4,6 +4,8 @@
  * requests, so a batch of pipelined requests costs one read and one write.
  */
 #include <errno.h>
+#include <malloc.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,9 +20,11 @@
 #include "log.h"
 #include "ps_rpc.h"
 #include "registry.h"
+#include "throttle.h"
 #include "val.h"
 
 #define CONN_READ_CHUNK (64 * 1024)
+#define CONN_TRIM_MIN 64
 /* Time a connection that was told of a fatal error may keep sending before
  * it is closed; closing at once with unread input would reset the
  * connection and could destroy the error report before the peer reads it. */
@@ -48,6 +52,17 @@ static void send_now(int fd, const void *p, size_t n)
 	while (r < 0 && errno == EINTR);
 }
 
+/* Counts the connection's buffers in the memory budget (max-memory), so
+ * that stored values and buffers together stay within it. */
+static void conn_account(struct conn *c)
+{
+	size_t now = c->in.cap + c->out.cap + c->reply.cap;
+	struct registry *reg = &c->d->reg;
+
+	reg->other_bytes = reg->other_bytes - c->charged + now;
+	c->charged = now;
+}
+
 void conn_accept(struct daemon *d, int fd, const char *peer)
 {
 	uint8_t nonce[PS_HS_NONCE];
@@ -56,6 +71,7 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 	if (d->nconns >= d->cfg.max_conns) {
 		uint8_t rec[PS_HS_REFUSE_MAX];
 		send_now(fd, rec, ps_hs_refuse(rec, "LimitExceeded", "too many connections"));
+		d->stats.conns_refused++;
 		log_warn("refused %s: connection limit (%zu) reached", peer, d->cfg.max_conns);
 		close(fd);
 		return;
@@ -70,12 +86,15 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
 	ps_buf_init(&c->in);
 	ps_buf_init(&c->out);
+	ps_buf_init(&c->reply);
 	ps_mp_scan_reset(&c->scan);
 	odict_init(&c->handles);
 	TAILQ_INIT(&c->waiters);
 	TAILQ_INIT(&c->hooks);
 	TAILQ_INSERT_TAIL(&d->conns, c, entry);
 	d->nconns++;
+	if (d->nconns > d->trim_mark)
+		d->trim_mark = d->nconns;
 	d->stats.conns_total++;
 	c->ev_read = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->ev_write = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
@@ -147,6 +166,18 @@ void conn_schedule_flush(struct conn *c)
 		event_active(c->ev_write, EV_WRITE, 1);
 }
 
+bool conn_gone(const struct conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+	if (c->state != CONN_READY)
+		return true;
+	/* A peer that hung up (or was killed) has closed its end; its EOF
+	 * may sit unread behind other ready events of this loop turn. The
+	 * daemon closes a connection at EOF, so its answers would be lost. */
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void conn_free(struct conn *c)
 {
 	if (c == NULL)
@@ -162,8 +193,19 @@ void conn_free(struct conn *c)
 	close(c->fd);
 	ps_buf_free(&c->in);
 	ps_buf_free(&c->out);
+	ps_buf_free(&c->reply);
+	conn_account(c);
 	TAILQ_REMOVE(&c->d->conns, c, entry);
 	c->d->nconns--;
+	if (c->d->nconns == 0)
+		ps_buf_free(&c->d->rbuf);
+	/* Many clients left: give their buffers' memory back to the system
+	 * (malloc keeps freed memory otherwise), each time the count halves
+	 * from at least CONN_TRIM_MIN; a client coming and going costs none. */
+	if (c->d->trim_mark >= CONN_TRIM_MIN && c->d->nconns <= c->d->trim_mark / 2) {
+		c->d->trim_mark = c->d->nconns;
+		malloc_trim(0);
+	}
 	log_debug("conn %llu: closed", (unsigned long long)c->id);
 	free(c);
 }
@@ -232,39 +274,83 @@ void conn_shutdown(struct conn *c)
 {
 	struct waiter *w;
 
-	while ((w = TAILQ_FIRST(&c->waiters)) != NULL)
+	while ((w = TAILQ_FIRST(&c->waiters)) != NULL) {
+		/* The call goes unserved: undo what parking it did (free a
+		 * queued item), as for a closing connection. */
+		if (w->ops->drop != NULL)
+			w->ops->drop(w);
 		wait_error(w, PS_E_SHUTDOWN, "the daemon is stopping");
+	}
 	conn_flush(c);
 	conn_free(c);
 }
 
-static void conn_handshake(struct conn *c)
+/* Answers the handshake with a refusal and stops serving the peer. */
+static void conn_refuse(struct conn *c, const char *code, const char *why)
+{
+	uint8_t rec[PS_HS_REFUSE_MAX];
+
+	ps_buf_append(&c->out, rec, ps_hs_refuse(rec, code, why));
+	c->state = CONN_DRAINING;
+	ps_buf_free(&c->in);
+	evtimer_del(c->ev_timer);
+	set_timer(c, CONN_DRAIN_MS);
+}
+
+/* Verifies the client hello at the front of the input. */
+static void conn_check_hello(struct conn *c, const char *source)
 {
 	struct daemon *d = c->d;
-	uint8_t rec[PS_HS_REFUSE_MAX];
+	uint8_t rec[PS_HS_ACCEPT];
 	const uint8_t *ch = c->in.data + c->in.pos;
 	int r;
 
-	if (ps_buf_avail(&c->in) < PS_HS_CLIENT_HELLO)
-		return;
 	r = ps_hs_check_client_hello(ch, c->shello, d->key, d->keylen);
 	if (r < 0) {
 		const char *why = r == -3 ? "wrong authkey" : r == -2 ? "protocol version mismatch"
 									: "not a procshare client hello";
 		d->stats.auth_failures++;
+		throttle_failed(&d->throttle, source, throttle_now_ms());
 		log_warn("conn %llu (%s): authentication failed: %s", (unsigned long long)c->id, c->peer, why);
-		ps_buf_append(&c->out, rec, ps_hs_refuse(rec, "AuthFailed", why));
-		c->state = CONN_DRAINING;
-		ps_buf_free(&c->in);
-		evtimer_del(c->ev_timer);
-		set_timer(c, CONN_DRAIN_MS);
+		conn_refuse(c, "AuthFailed", why);
 		return;
 	}
+	throttle_passed(&d->throttle, source);
 	ps_hs_accept(rec, c->shello, ch, d->key, d->keylen);
 	ps_buf_append(&c->out, rec, PS_HS_ACCEPT);
 	ps_buf_consume(&c->in, PS_HS_CLIENT_HELLO);
 	c->state = CONN_READY;
 	evtimer_del(c->ev_timer);
+}
+
+static void conn_handshake(struct conn *c)
+{
+	struct daemon *d = c->d;
+	char source[THROTTLE_SOURCE_MAX];
+	int64_t wait;
+
+	if (c->hello_held || ps_buf_avail(&c->in) < PS_HS_CLIENT_HELLO)
+		return;
+	throttle_source(c->peer, source, sizeof source);
+	wait = throttle_delay(&d->throttle, source, throttle_now_ms(), d->cfg.handshake_ms);
+	if (wait < 0) {
+		/* Refused unchecked: its turn is too far away to hold it. */
+		d->stats.auth_failures++;
+		log_warn("conn %llu (%s): refused: too many failed authentications from %s", (unsigned long long)c->id,
+			 c->peer, source);
+		conn_refuse(c, "LimitExceeded", "too many failed authentications; try again later");
+		return;
+	}
+	if (wait > 0) {
+		/* A source that failed repeatedly waits its turn; a timer
+		 * brings it back, the loop goes on serving everyone else. */
+		c->hello_held = true;
+		event_del(c->ev_read);
+		evtimer_del(c->ev_timer);
+		set_timer(c, (int)wait);
+		return;
+	}
+	conn_check_hello(c, source);
 }
 
 /* Answers every complete request in the input buffer. */
@@ -274,7 +360,9 @@ static void conn_requests(struct conn *c)
 	size_t size;
 	int r;
 
-	while (c->state == CONN_READY && ps_buf_avail(&c->in) > 0) {
+	/* Past the backlog limit the rest waits: one read of small requests
+	 * asking for big replies must not pile up unbounded output. */
+	while (c->state == CONN_READY && ps_buf_avail(&c->in) > 0 && ps_buf_avail(&c->out) <= d->cfg.max_backlog) {
 		r = ps_mp_scan(&c->scan, c->in.data + c->in.pos, ps_buf_avail(&c->in), PS_MAX_DEPTH, &size);
 		if (r == PS_SCAN_MORE) {
 			if (ps_buf_avail(&c->in) > d->cfg.max_message)
@@ -298,6 +386,38 @@ static void conn_requests(struct conn *c)
 	}
 }
 
+/* A client that does not read its replies stops being read, and is cut
+ * off when it goes on not reading (-1: free it). */
+static int conn_backlog(struct conn *c)
+{
+	const struct config *cfg = &c->d->cfg;
+	size_t backlog = ps_buf_avail(&c->out);
+
+	if (c->state != CONN_READY)
+		return 0;
+	if (backlog > DAEMON_BACKLOG_HARD(cfg)) {
+		log_warn("conn %llu (%s): cut off: %zu bytes of replies unread (limit %zu)", (unsigned long long)c->id,
+			 c->peer, backlog, (size_t)DAEMON_BACKLOG_HARD(cfg));
+		return -1;
+	}
+	if (backlog > cfg->max_backlog) {
+		if (!c->read_paused) {
+			c->read_paused = true;
+			event_del(c->ev_read);
+		}
+		/* The deadline runs while the backlog stays over the limit. */
+		if (!evtimer_pending(c->ev_timer, NULL))
+			set_timer(c, cfg->backlog_ms);
+		return 0;
+	}
+	evtimer_del(c->ev_timer);
+	if (c->read_paused && backlog <= cfg->max_backlog / 2) {
+		c->read_paused = false;
+		event_add(c->ev_read, NULL);
+	}
+	return 0;
+}
+
 /* Writes what is pending; arms the write event when the socket is full. */
 static int conn_flush(struct conn *c)
 {
@@ -314,20 +434,74 @@ static int conn_flush(struct conn *c)
 			return -1;
 		}
 		ps_buf_consume(&c->out, (size_t)n);
+		c->d->stats.bytes_out += (uint64_t)n;
 	}
 	/* After a fatal error, EOF right behind the report tells the peer
 	 * nothing more is coming. */
 	if (c->state == CONN_DRAINING && ps_buf_avail(&c->out) == 0)
 		shutdown(c->fd, SHUT_WR);
-	/* A client that does not read its replies stops being read. */
-	if (!c->read_paused && ps_buf_avail(&c->out) > c->d->cfg.max_backlog) {
-		c->read_paused = true;
-		event_del(c->ev_read);
-	} else if (c->read_paused && ps_buf_avail(&c->out) <= c->d->cfg.max_backlog / 2) {
-		c->read_paused = false;
-		event_add(c->ev_read, NULL);
-	}
+	conn_account(c);
+	return conn_backlog(c);
+}
+
+/* Answers the requests in the input and sends the replies, for as long
+ * as the client takes them: requests held back by the backlog limit go
+ * on as soon as a flush has made room, since no new input may come to
+ * wake them (the client may have sent everything already). Returns -1
+ * when the connection must be freed. */
+static int conn_serve(struct conn *c)
+{
+	size_t before;
+
+	do {
+		before = ps_buf_avail(&c->in);
+		conn_requests(c);
+		if (conn_flush(c) < 0)
+			return -1;
+	} while (c->state == CONN_READY && !c->read_paused && ps_buf_avail(&c->in) > 0 &&
+		 ps_buf_avail(&c->in) != before);
 	return 0;
+}
+
+/* A connection with no partial message of its own reads into the
+ * daemon's read space, lent for the callback: 10,000 idle connections
+ * then hold no input buffer (a 64 KiB one each costs a page or two of
+ * RSS each), and a busy one reads into memory that is already hot. */
+static void conn_lend_input(struct conn *c)
+{
+	struct ps_buf *rb = &c->d->rbuf;
+
+	if (ps_buf_avail(&c->in) > 0)
+		return;
+	ps_buf_free(&c->in);
+	c->in = *rb;
+	c->in.len = c->in.pos = 0;
+	ps_buf_init(rb);
+	c->in_lent = true;
+}
+
+/* Gives the read space back; what the connection has not used up (part
+ * of a message, or requests held back by the backlog limit) is copied
+ * into a buffer of its own. */
+static void conn_return_input(struct conn *c)
+{
+	struct ps_buf *rb = &c->d->rbuf;
+	struct ps_buf rest;
+
+	if (!c->in_lent)
+		return;
+	c->in_lent = false;
+	ps_buf_init(&rest);
+	if (ps_buf_avail(&c->in) > 0 && ps_buf_append(&rest, c->in.data + c->in.pos, ps_buf_avail(&c->in)) < 0) {
+		/* No memory for a copy: the connection keeps the space. */
+		conn_account(c);
+		return;
+	}
+	ps_buf_free(rb);
+	*rb = c->in;
+	rb->len = rb->pos = 0;
+	c->in = rest;
+	conn_account(c);
 }
 
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -336,6 +510,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	(void)what;
+	conn_lend_input(c);
 	if (ps_buf_reserve(&c->in, CONN_READ_CHUNK) < 0) {
 		conn_fatal(c, PS_E_NOMEM, "out of memory for input");
 		goto flush;
@@ -344,20 +519,30 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_return_input(c);
 		conn_free(c);
 		return;
 	}
-	if (n < 0)
+	if (n < 0) {
+		conn_return_input(c);
 		return;
+	}
 	if (c->state == CONN_DRAINING) {
 		c->in.len = c->in.pos = 0;
+		conn_return_input(c);
 		return;
 	}
 	c->in.len += (size_t)n;
+	c->d->stats.bytes_in += (uint64_t)n;
 	if (c->state == CONN_HANDSHAKE)
 		conn_handshake(c);
-	conn_requests(c);
+	n = conn_serve(c);
+	conn_return_input(c);
+	if (n < 0)
+		conn_free(c);
+	return;
 flush:
+	conn_return_input(c);
 	if (conn_flush(c) < 0)
 		conn_free(c);
 }
@@ -368,7 +553,9 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (conn_flush(c) < 0)
+	/* Also serves requests left waiting while the backlog was over the
+	 * limit. */
+	if (conn_serve(c) < 0)
 		conn_free(c);
 }
 
@@ -379,6 +566,25 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->state == CONN_HANDSHAKE && c->hello_held) {
+		char source[THROTTLE_SOURCE_MAX];
+
+		/* Its turn came: check the hello, then serve what followed it. */
+		c->hello_held = false;
+		throttle_source(c->peer, source, sizeof source);
+		conn_check_hello(c, source);
+		if (c->state == CONN_READY)
+			event_add(c->ev_read, NULL);
+		if (conn_serve(c) < 0)
+			conn_free(c);
+		return;
+	}
+	if (c->state == CONN_READY) {
+		log_warn("conn %llu (%s): cut off: replies unread for %d ms", (unsigned long long)c->id, c->peer,
+			 c->d->cfg.backlog_ms);
+		conn_free(c);
+		return;
+	}
 	if (c->state == CONN_HANDSHAKE) {
 		log_info("conn %llu (%s): handshake not completed in %d ms", (unsigned long long)c->id,
 			 c->peer, c->d->cfg.handshake_ms);

@@ -43,7 +43,10 @@ struct conn {
 	struct event *ev_write;
 	struct event *ev_timer;  /* handshake deadline, then drain deadline */
 	bool read_paused;        /* output backlog over the limit */
-	struct ps_buf in;
+	bool hello_held;         /* client hello waits for its turn (throttle.h) */
+	size_t charged;          /* buffer bytes counted in the memory budget */
+	struct ps_buf in;        /* may be the daemon's rbuf, lent for one read */
+	bool in_lent;            /* in is d->rbuf (conn_read_cb) */
 	struct ps_buf out;
 	struct ps_mp_scan scan;
 	uint8_t shello[PS_HS_SERVER_HELLO];
@@ -51,6 +54,7 @@ struct conn {
 	struct waiter_list waiters;  /* this connection's parked calls */
 	struct conn_hook_list hooks; /* run when the connection closes */
 	size_t reply_mark;       /* start of the reply being built in out */
+	struct ps_buf reply;     /* a request's reply while it is built (dispatch.c) */
 	bool flush_scheduled;
 	char peer[64];
 	TAILQ_ENTRY(conn) entry;
@@ -71,6 +75,11 @@ void conn_unhook(struct conn *c, struct conn_hook *h);
 /* Sends c's pending output on a later turn of the loop (replies to parked
  * calls are written outside c's own callbacks). */
 void conn_schedule_flush(struct conn *c);
+/* True when c can no longer take an answer: it is not serving requests, or
+ * its peer has hung up and the close is only waiting for the loop to read
+ * the EOF. A type handing something over to a parked call (a queue item)
+ * checks this first, so nothing is given to a client that is gone. */
+bool conn_gone(const struct conn *c);
 
 /* Handle bookkeeping for requests: take one more handle on obj for this
  * connection (0, or -1 on OOM with nothing taken); release one (-1 when

@@ -11,9 +11,13 @@
 #include "dispatch.h"
 #include "log.h"
 #include "registry.h"
+#include "stats.h"
 #include "types.h"
 #include "val.h"
 #include "wait.h"
+
+/* Largest reply buffer a connection keeps between requests. */
+#define DISPATCH_REPLY_KEEP (64 * 1024)
 
 struct global {
 	const char *name;
@@ -230,6 +234,8 @@ static const struct global globals[] = {
 	{ "delete", g_delete },
 	{ "objects", g_objects },
 	{ "typeof", g_typeof },
+	{ "info", stats_info },
+	{ "describe", stats_describe },
 };
 
 static int run_method(struct call *c, const uint8_t *name, size_t len)
@@ -269,7 +275,8 @@ unknown:
 	return call_error(c, PS_E_NOSUCHMETHOD, "no method '%.*s'", (int)(len > 64 ? 64 : len), (const char *)name);
 }
 
-void dispatch_message(struct daemon *d, struct conn *conn, const uint8_t *p, size_t n, struct ps_buf *out)
+/* Writes the reply to p[0..n) to out, which holds nothing else. */
+static void build_reply(struct daemon *d, struct conn *conn, const uint8_t *p, size_t n, struct ps_buf *out)
 {
 	struct ps_rpc_msg m;
 	struct call c;
@@ -319,4 +326,32 @@ void dispatch_message(struct daemon *d, struct conn *conn, const uint8_t *p, siz
 	}
 	out->oom = 0;
 	ps_rpc_put_error(&c.pk, m.msgid, c.code, c.msg);
+}
+
+void dispatch_message(struct daemon *d, struct conn *conn, const uint8_t *p, size_t n, struct ps_buf *out)
+{
+	struct ps_buf *reply = &conn->reply;
+	msgpack_packer pk;
+
+	/* The reply is built apart from out: the method may answer parked
+	 * calls of this same connection (a release handing the lock to the
+	 * connection's own waiter), and those replies go to out while this
+	 * one is being written. Built in place they would land inside it. */
+	reply->len = reply->pos = 0;
+	reply->oom = 0;
+	build_reply(d, conn, p, n, reply);
+	if (reply->len > 0 && ps_buf_append(out, reply->data, reply->len) < 0) {
+		struct ps_rpc_msg m;
+		char err[8];
+		bool msgid_ok;
+
+		out->oom = 0;
+		ps_mp_packer(&pk, out);
+		if (ps_rpc_decode(p, n, &m, &msgid_ok, err, sizeof err) == 0 && m.type == PS_MSG_REQUEST)
+			ps_rpc_put_error(&pk, m.msgid, PS_E_NOMEM, "out of memory queueing the reply");
+		out->oom = 0;
+	}
+	/* One huge reply does not pin its buffer for the connection's life. */
+	if (reply->cap > DISPATCH_REPLY_KEEP)
+		ps_buf_free(reply);
 }

@@ -15,19 +15,26 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <event2/event.h>
 #include <event2/listener.h>
+#include <event2/util.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
 #include "ps_addr.h"
+#include "ps_hs.h"
 
 #define LISTEN_BACKLOG 1024
+/* Pause in accepting when even the spare descriptor cannot serve. */
+#define LISTEN_PAUSE_MS 100
 
-static void peer_name(const struct sockaddr *sa, char *out, size_t len)
+static void peer_name(int fd, const struct sockaddr *sa, char *out, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
 
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -37,9 +44,35 @@ static void peer_name(const struct sockaddr *sa, char *out, size_t len)
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		/* Who is on the other end of a Unix socket: what an operator
+		 * looking for a lock's holder wants to see. */
+		snprintf(out, len, "unix pid %ld uid %lu", (long)cred.pid, (unsigned long)cred.uid);
 	} else {
 		snprintf(out, len, "unix");
 	}
+}
+
+/* TCP keepalive: a peer whose machine died or whose network was cut
+ * sends no FIN, and without probes its connection (and the locks it
+ * holds) would stay forever. Silent for LISTEN_KEEPIDLE_S seconds, the
+ * peer is probed every LISTEN_KEEPINTVL_S seconds and dropped after
+ * LISTEN_KEEPCNT unanswered probes: about 25 s in all. A live but idle
+ * client (one parked on a lock for hours) answers the probes from its
+ * kernel and is never dropped. While replies sit unacknowledged the
+ * kernel's retransmission limit (tcp_retries2) decides instead. */
+#define LISTEN_KEEPIDLE_S 10
+#define LISTEN_KEEPINTVL_S 5
+#define LISTEN_KEEPCNT 3
+
+static void listen_keepalive(int fd)
+{
+	int one = 1, idle = LISTEN_KEEPIDLE_S, intvl = LISTEN_KEEPINTVL_S, cnt = LISTEN_KEEPCNT;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
 }
 
 static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -50,21 +83,90 @@ static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, str
 
 	(void)lev;
 	(void)salen;
-	peer_name(sa, peer, sizeof peer);
+	peer_name(fd, sa, peer, sizeof peer);
 	/* Small replies must leave at once, not wait for Nagle. */
 	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		listen_keepalive(fd);
 	conn_accept(d, fd, peer);
+}
+
+/* Keeps one descriptor in reserve, given up only to turn clients away
+ * when the process is out of them. */
+static void spare_open(struct daemon *d)
+{
+	if (d->has_spare)
+		return;
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	d->has_spare = d->spare_fd >= 0;
+}
+
+static void spare_close(struct daemon *d)
+{
+	if (d->has_spare)
+		close(d->spare_fd);
+	d->has_spare = false;
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	spare_open(d);
+	for (struct listener *l = d->listeners; l != NULL; l = l->next)
+		evconnlistener_enable(l->lev);
+}
+
+/* Stops accepting for LISTEN_PAUSE_MS: waiting clients stay queued in
+ * the kernel until descriptors free up. */
+static void accept_pause(struct daemon *d)
+{
+	struct timeval tv = { LISTEN_PAUSE_MS / 1000, (LISTEN_PAUSE_MS % 1000) * 1000 };
+
+	if (d->accept_pause == NULL)
+		d->accept_pause = evtimer_new(d->base, accept_resume_cb, d);
+	if (d->accept_pause == NULL)
+		return;
+	for (struct listener *l = d->listeners; l != NULL; l = l->next)
+		evconnlistener_disable(l->lev);
+	evtimer_add(d->accept_pause, &tv);
+}
+
+/* Accepts every waiting client with the spare descriptor and tells it
+ * why it cannot be served. Returns 0 when the queue was emptied. */
+static int refuse_waiting(struct daemon *d, int lfd)
+{
+	uint8_t rec[PS_HS_REFUSE_MAX];
+	size_t n = ps_hs_refuse(rec, "LimitExceeded", "the daemon is out of file descriptors");
+	int fd, err;
+
+	spare_close(d);
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		if (send(fd, rec, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("refusal: %s", strerror(errno));
+		close(fd);
+		d->stats.conns_refused++;
+	}
+	err = errno;
+	spare_open(d);
+	return err == EAGAIN || err == EWOULDBLOCK ? 0 : -1;
 }
 
 static void listen_error_cb(struct evconnlistener *lev, void *arg)
 {
+	struct daemon *d = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	(void)arg;
-	(void)lev;
-	/* Out of descriptors: keep serving; accept is retried on the next event. */
 	log_warn("accept: %s", evutil_socket_error_to_string(err));
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	/* The listening socket stays readable while clients wait: retrying
+	 * at once would spin. Refuse them with a reason, or pause. */
+	if (!d->has_spare || refuse_waiting(d, evconnlistener_get_fd(lev)) < 0 || !d->has_spare)
+		accept_pause(d);
 }
 
 /* A socket file left behind by a dead daemon is removed; a live one is not. */
@@ -94,7 +196,7 @@ static int unix_prepare(const char *path)
 	return 0;
 }
 
-static int open_unix(const struct ps_addr *a)
+static int open_unix(const struct ps_addr *a, unsigned mode)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	mode_t old;
@@ -115,6 +217,14 @@ static int open_unix(const struct ps_addr *a)
 		return -1;
 	}
 	umask(old);
+	/* Widened only after bind: the socket never exists with more access
+	 * than the operator asked for. */
+	if (mode != 0600 && chmod(a->path, mode) < 0) {
+		log_error("chmod %s: %s", a->path, strerror(errno));
+		close(fd);
+		unlink(a->path);
+		return -1;
+	}
 	return fd;
 }
 
@@ -145,27 +255,17 @@ static int open_tcp(const struct ps_addr *a)
 	return fd;
 }
 
-int listen_add(struct daemon *d, const char *addr)
+/* Serves connections arriving on the listening socket fd. */
+static int listen_attach(struct daemon *d, int fd, const char *addr, const char *path)
 {
-	struct ps_addr a;
-	struct listener *l;
-	char err[200];
-	int fd;
+	struct listener *l = calloc(1, sizeof *l);
 
-	if (ps_addr_parse(addr, &a, err, sizeof err) < 0) {
-		log_error("%s", err);
-		return -1;
-	}
-	fd = a.kind == PS_ADDR_UNIX ? open_unix(&a) : open_tcp(&a);
-	if (fd < 0)
-		return -1;
-	l = calloc(1, sizeof *l);
 	if (l == NULL) {
 		close(fd);
 		return -1;
 	}
 	l->lev = evconnlistener_new(d->base, listen_accept_cb, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-				    LISTEN_BACKLOG, fd);
+				    path != NULL ? LISTEN_BACKLOG : 0, fd);
 	if (l->lev == NULL) {
 		log_error("listen %s: %s", addr, strerror(errno));
 		close(fd);
@@ -173,13 +273,59 @@ int listen_add(struct daemon *d, const char *addr)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, listen_error_cb);
+	spare_open(d);
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
-	if (a.kind == PS_ADDR_UNIX)
-		snprintf(l->path, sizeof l->path, "%s", a.path);
+	if (path != NULL)
+		snprintf(l->path, sizeof l->path, "%s", path);
 	l->next = d->listeners;
 	d->listeners = l;
 	log_info("listening on %s", addr);
 	return 0;
+}
+
+int listen_add(struct daemon *d, const char *addr)
+{
+	struct ps_addr a;
+	char err[200];
+	int fd;
+
+	if (ps_addr_parse(addr, &a, err, sizeof err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	fd = a.kind == PS_ADDR_UNIX ? open_unix(&a, d->cfg.socket_mode) : open_tcp(&a);
+	if (fd < 0)
+		return -1;
+	return listen_attach(d, fd, addr, a.kind == PS_ADDR_UNIX ? a.path : "");
+}
+
+int listen_add_fd(struct daemon *d, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int type = 0, listening = 0;
+	socklen_t tlen = sizeof type, llen = sizeof listening;
+	char name[300];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &llen) < 0 || !listening ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		log_error("passed fd %d is not a listening stream socket", fd);
+		return -1;
+	}
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const void *)&ss;
+		snprintf(name, sizeof name, "unix:%.*s (passed fd %d)", (int)sizeof sun->sun_path, sun->sun_path, fd);
+	} else {
+		peer_name(fd, (const struct sockaddr *)&ss, name, sizeof name);
+		snprintf(name + strlen(name), sizeof name - strlen(name), " (passed fd %d)", fd);
+	}
+	if (evutil_make_socket_nonblocking(fd) < 0) {
+		log_error("passed fd %d: %s", fd, strerror(errno));
+		return -1;
+	}
+	/* Whoever passed it owns the socket file: no path to remove at exit. */
+	return listen_attach(d, fd, name, NULL);
 }
 
 void listen_free_all(struct daemon *d)
@@ -194,4 +340,8 @@ void listen_free_all(struct daemon *d)
 		free(l);
 	}
 	d->listeners = NULL;
+	spare_close(d);
+	if (d->accept_pause != NULL)
+		event_free(d->accept_pause);
+	d->accept_pause = NULL;
 }

@@ -1,326 +1,374 @@
 /*
- * procshared: start-up, configuration from flags, the authkey, signals and
- * clean shutdown. The only file with mutable globals (none so far).
+ * procshared: start-up, signals and clean shutdown. Settings come from
+ * config.c, the authkey from authkey.c, systemd's protocols from
+ * systemd.c. Everything that depends on the configuration is checked
+ * before the first socket is made, so a bad setting never leaves a
+ * half-started daemon behind. The only file with mutable globals (none
+ * so far: the server's state is on main's stack).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "authkey.h"
+#include "config.h"
 #include "conn.h"
 #include "daemon.h"
 #include "listen.h"
 #include "log.h"
 #include "ps_proto.h"
+#include "stats.h"
+#include "systemd.h"
 
-#define MAX_LISTEN 16
-#define DEFAULT_MAX_CONNS 4096
-#define AUTHKEY_MAX (64 * 1024)
+enum { SIG_TERM, SIG_INT, SIG_HUP, NSIGS };
 
-struct options {
-	const char *listen[MAX_LISTEN];
-	int nlisten;
-	const char *authkey_file;
-	int ready_fd;
+struct server {
+	struct daemon d;
+	struct settings s;
+	struct authkey key;
+	int npassed;            /* sockets passed by systemd */
+	struct event *sigs[NSIGS];
 };
 
-static void usage(FILE *f)
+/* ---- checks made before anything starts ---- */
+
+/* A passed TCP socket other machines can reach needs an explicit key,
+ * exactly as a configured one does. */
+static int check_passed_exposure(int npassed)
 {
-	fprintf(f,
-		"usage: procshared [options]\n"
-		"  -l, --listen ADDR           listen on ADDR (repeatable): unix:/path, /path,\n"
-		"                              tcp://host:port, host:port, [v6addr]:port\n"
-		"                              (default: unix:RUNDIR/procshared.sock)\n"
-		"  -k, --authkey-file PATH     authkey file (mode 0600; one trailing newline ignored)\n"
-		"                              default: $PROCSHARE_AUTHKEY, else RUNDIR/authkey,\n"
-		"                              generated when missing\n"
-		"      --max-message BYTES     largest message accepted or sent (default %u)\n"
-		"      --max-connections N     simultaneous connections (default %u)\n"
-		"      --handshake-timeout MS  time allowed to authenticate (default %u)\n"
-		"      --log-level LEVEL       error, warn, info (default) or debug\n"
-		"      --ready-fd FD           write \"READY\\n\" to FD once listening\n"
-		"  -h, --help                  this text\n"
-		"  -V, --version               print the version\n"
-		"RUNDIR is $XDG_RUNTIME_DIR/procshare, /run/procshare for root, else /tmp/procshare-UID.\n",
-		PS_MAX_MESSAGE_DEFAULT, DEFAULT_MAX_CONNS, PS_HANDSHAKE_TIMEOUT_MS);
-}
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-static int parse_size(const char *s, const char *what, size_t min, size_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > (1ull << 32)) {
-		log_error("%s: '%s' is not a number between %zu and 4294967296", what, s, min);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
-/* The private runtime directory: created 0700, and refused when another
- * user could read or replace what is in it. */
-static int rundir(char *out, size_t len)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-
-	if (xdg != NULL && xdg[0] == '/')
-		snprintf(out, len, "%s/procshare", xdg);
-	else if (geteuid() == 0)
-		snprintf(out, len, "/run/procshare");
-	else
-		snprintf(out, len, "/tmp/procshare-%u", (unsigned)geteuid());
-	if (mkdir(out, 0700) < 0 && errno != EEXIST) {
-		log_error("mkdir %s: %s", out, strerror(errno));
-		return -1;
-	}
-	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
-		log_error("%s must be a directory owned by uid %u with mode 0700", out, (unsigned)geteuid());
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads a key file: refused when group or others may read it. */
-static int read_key(const char *path, struct daemon *d)
-{
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		log_error("authkey file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || (st.st_mode & 0077)) {
-		log_error("authkey file %s is accessible by group or others; chmod 600 it", path);
-		close(fd);
-		return -1;
-	}
-	d->key = malloc(AUTHKEY_MAX);
-	if (d->key == NULL) {
-		close(fd);
-		return -1;
-	}
-	n = read(fd, d->key, AUTHKEY_MAX);
-	close(fd);
-	if (n > 0 && d->key[n - 1] == '\n')
-		n--;
-	if (n > 0 && d->key[n - 1] == '\r')
-		n--;
-	if (n <= 0) {
-		log_error("authkey file %s is empty or unreadable", path);
-		return -1;
-	}
-	d->keylen = (size_t)n;
-	return 0;
-}
-
-/* Writes a fresh random key (64 hex digits) to path with mode 0600. */
-static int make_key(const char *path)
-{
-	uint8_t raw[32];
-	char hex[65];
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		log_error("create %s: %s", path, strerror(errno));
-		return -1;
-	}
-	randombytes_buf(raw, sizeof raw);
-	sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-	hex[64] = '\n';
-	if (write(fd, hex, sizeof hex) != (ssize_t)sizeof hex) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	log_info("generated a new authkey in %s", path);
-	return 0;
-}
-
-static int load_key(struct daemon *d, const struct options *o, const char *dir)
-{
-	const char *env = getenv("PROCSHARE_AUTHKEY");
-	char path[300];
-
-	if (o->authkey_file != NULL)
-		return read_key(o->authkey_file, d);
-	if (env != NULL && env[0] != '\0') {
-		d->keylen = strlen(env);
-		d->key = malloc(d->keylen);
-		if (d->key == NULL)
+	for (int fd = SYSTEMD_FDS_START; fd < SYSTEMD_FDS_START + npassed; fd++) {
+		len = sizeof ss;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && !config_sockaddr_loopback((struct sockaddr *)&ss)) {
+			log_error("passed socket (fd %d) can be reached from other machines and needs an explicit authkey "
+				  "(authkey-file, a systemd credential or PROCSHARE_AUTHKEY)", fd);
 			return -1;
-		memcpy(d->key, env, d->keylen);
-		return 0;
-	}
-	snprintf(path, sizeof path, "%s/authkey", dir);
-	if (access(path, F_OK) != 0 && make_key(path) < 0)
-		return -1;
-	if (read_key(path, d) < 0)
-		return -1;
-	printf("export PROCSHARE_AUTHKEY_FILE=%s\n", path);
-	return 0;
-}
-
-static int parse_args(int argc, char **argv, struct options *o, struct daemon *d)
-{
-	enum { O_MAXMSG = 256, O_MAXCONN, O_HSTIMEOUT, O_LOGLEVEL, O_READYFD };
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "authkey-file", required_argument, NULL, 'k' },
-		{ "max-message", required_argument, NULL, O_MAXMSG },
-		{ "max-connections", required_argument, NULL, O_MAXCONN },
-		{ "handshake-timeout", required_argument, NULL, O_HSTIMEOUT },
-		{ "log-level", required_argument, NULL, O_LOGLEVEL },
-		{ "ready-fd", required_argument, NULL, O_READYFD },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	size_t v;
-	int opt, level;
-
-	while ((opt = getopt_long(argc, argv, "l:k:hV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'l':
-			if (o->nlisten == MAX_LISTEN) {
-				log_error("--listen: at most %d addresses", MAX_LISTEN);
-				return -1;
-			}
-			o->listen[o->nlisten++] = optarg;
-			break;
-		case 'k': o->authkey_file = optarg; break;
-		case O_MAXMSG:
-			if (parse_size(optarg, "--max-message", PS_MAX_MESSAGE_MIN, &d->cfg.max_message) < 0)
-				return -1;
-			break;
-		case O_MAXCONN:
-			if (parse_size(optarg, "--max-connections", 1, &d->cfg.max_conns) < 0)
-				return -1;
-			break;
-		case O_HSTIMEOUT:
-			if (parse_size(optarg, "--handshake-timeout", 1, &v) < 0 || v > 3600000) {
-				log_error("--handshake-timeout: 1 to 3600000 ms");
-				return -1;
-			}
-			d->cfg.handshake_ms = (int)v;
-			break;
-		case O_LOGLEVEL:
-			level = log_parse_level(optarg);
-			if (level < 0) {
-				log_error("--log-level: '%s' is not error, warn, info or debug", optarg);
-				return -1;
-			}
-			log_set_level((enum log_level)level);
-			break;
-		case O_READYFD:
-			if (parse_size(optarg, "--ready-fd", 0, &v) < 0 || v > 65535)
-				return -1;
-			o->ready_fd = (int)v;
-			break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("procshared %s (protocol %d)\n", PS_VERSION, PS_PROTO_VERSION); exit(0);
-		default: usage(stderr); return -1;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
 	return 0;
+}
+
+static int check_exposure(const struct server *srv)
+{
+	if (authkey_explicit(&srv->key))
+		return 0;
+	return srv->npassed > 0 ? check_passed_exposure(srv->npassed) : config_check_exposure(&srv->s);
+}
+
+/* The log file must be writable, or creatable in its directory. */
+static int check_log_file(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (access(path, W_OK) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		if (slash == NULL)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == path)
+			snprintf(dir, sizeof dir, "/");
+		else
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+		if (access(dir, W_OK) == 0)
+			return 0;
+	}
+	log_error("log-file %s: %s", path, strerror(errno));
+	return -1;
+}
+
+static void print_settings(const struct server *srv)
+{
+	const struct settings *s = &srv->s;
+	char origin[PATH_MAX + 32];
+
+	printf("procshared: configuration OK\n");
+	printf("config file: %s\n", s->config_path != NULL ? s->config_path : "none");
+	for (int i = 0; i < s->nlisten; i++)
+		printf("listen: %s\n", s->listen[i]);
+	if (s->nlisten == 0)
+		printf("listen: unix:RUNDIR/procshared.sock (the default)\n");
+	printf("authkey: %s%s\n", authkey_origin(&srv->key, origin, sizeof origin),
+	       srv->key.key == NULL ? " (made at start-up)" : "");
+	printf("max-message: %zu\nmax-connections: %zu\n", s->max_message, s->max_conns);
+	if (s->max_memory != 0)
+		printf("max-memory: %zu\n", s->max_memory);
+	else
+		printf("max-memory: no limit\n");
+	printf("max-items: %zu\nbacklog-timeout: %d\n", s->max_items, s->backlog_ms);
+	printf("handshake-timeout: %d\nsocket-mode: %04o\n", s->handshake_ms, s->socket_mode);
+	printf("log-file: %s\n", s->log_file != NULL ? s->log_file : "stderr");
+}
+
+/* --check-config: everything start-up checks, without starting. */
+static int check_config(struct server *srv)
+{
+	if (authkey_load(&srv->key, srv->s.authkey_file, false) < 0 || check_exposure(srv) < 0 ||
+	    (srv->s.log_file != NULL && check_log_file(srv->s.log_file) < 0))
+		return CONFIG_EXIT_USAGE;
+	print_settings(srv);
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static void stop(struct server *srv, int sig)
+{
+	log_info("signal %d: shutting down", sig);
+	systemd_notify("STOPPING=1\nSTATUS=stopping");
+	/* No new connections while the others are told and closed. */
+	listen_free_all(&srv->d);
+	event_base_loopbreak(srv->d.base);
+}
+
+/* SIGHUP: a new log file (after logrotate), and the authkey read again
+ * for connections made from now on. */
+static void reload(struct server *srv)
+{
+	char origin[PATH_MAX + 32];
+
+	if (log_reopen() < 0)
+		log_error("reopening log-file %s: %s; still writing to the old file", srv->s.log_file, strerror(errno));
+	authkey_origin(&srv->key, origin, sizeof origin);
+	if (authkey_reload(&srv->key) < 0) {
+		log_error("SIGHUP: kept the previous authkey");
+		systemd_notify("STATUS=serving; authkey reload failed, previous key kept");
+		return;
+	}
+	srv->d.key = srv->key.key;
+	srv->d.keylen = srv->key.len;
+	log_info("SIGHUP: log reopened, authkey reloaded from %s", origin);
+	systemd_notify("STATUS=serving; authkey reloaded");
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct daemon *d = arg;
+	struct server *srv = arg;
 
 	(void)what;
-	log_info("signal %d: shutting down", (int)sig);
-	event_base_loopbreak(d->base);
+	if (sig == SIGHUP)
+		reload(srv);
+	else
+		stop(srv, (int)sig);
 }
 
-static void daemon_free(struct daemon *d)
+static int add_signals(struct server *srv)
 {
+	static const int nums[NSIGS] = { [SIG_TERM] = SIGTERM, [SIG_INT] = SIGINT, [SIG_HUP] = SIGHUP };
+
+	for (int i = 0; i < NSIGS; i++) {
+		srv->sigs[i] = evsignal_new(srv->d.base, nums[i], signal_cb, srv);
+		if (srv->sigs[i] == NULL || event_add(srv->sigs[i], NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+/* The key, the passed sockets and whether the key may guard them. */
+static int prepare(struct server *srv)
+{
+	if (authkey_load(&srv->key, srv->s.authkey_file, true) < 0)
+		return CONFIG_EXIT_USAGE;
+	if (srv->key.source == AUTHKEY_GENERATED)
+		printf("export PROCSHARE_AUTHKEY_FILE=%s\n", srv->key.path);
+	srv->npassed = systemd_listen_fds();
+	if (srv->npassed < 0 || check_exposure(srv) < 0)
+		return CONFIG_EXIT_USAGE;
+	if (srv->s.log_file != NULL && check_log_file(srv->s.log_file) < 0)
+		return CONFIG_EXIT_USAGE;
+	return 0;
+}
+
+static void configure(struct server *srv)
+{
+	struct daemon *d = &srv->d;
+
+	d->cfg.max_message = srv->s.max_message;
+	d->cfg.max_conns = srv->s.max_conns;
+	d->cfg.handshake_ms = srv->s.handshake_ms;
+	d->cfg.max_backlog = 4 * srv->s.max_message;
+	d->cfg.socket_mode = srv->s.socket_mode;
+	d->reg.max_bytes = srv->s.max_memory;
+	d->cfg.max_items = srv->s.max_items;
+	d->cfg.backlog_ms = srv->s.backlog_ms;
+	d->key = srv->key.key;
+	d->keylen = srv->key.len;
+}
+
+/* Passed sockets when systemd gave some, else the configured addresses,
+ * else the default one. */
+static int open_listeners(struct server *srv)
+{
+	char dir[256], addr[300];
+
+	for (int i = 0; i < srv->npassed; i++)
+		if (listen_add_fd(&srv->d, SYSTEMD_FDS_START + i) < 0)
+			return -1;
+	if (srv->npassed > 0) {
+		if (srv->s.nlisten > 0)
+			log_info("socket activation: the configured listen addresses are not used");
+		return 0;
+	}
+	for (int i = 0; i < srv->s.nlisten; i++)
+		if (listen_add(&srv->d, srv->s.listen[i]) < 0)
+			return -1;
+	if (srv->s.nlisten > 0)
+		return 0;
+	if (config_rundir(dir, sizeof dir, true) < 0)
+		return -1;
+	snprintf(addr, sizeof addr, "unix:%s/procshared.sock", dir);
+	if (listen_add(&srv->d, addr) < 0)
+		return -1;
+	printf("export PROCSHARE_ADDRESS=%s\n", addr);
+	return 0;
+}
+
+/* Timers run on libevent's default clock, the coarse monotonic one: it may
+ * lag by a scheduler tick, so a parked call's timer checks the precise
+ * clock before it times the call out (wait.c). The precise-timer flag
+ * would cost a timerfd_settime system call on every loop turn, a quarter
+ * of the calls a pipelined batch of requests costs. */
+static struct event_base *new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
+/* Each connection is a descriptor: take the hard limit on descriptors, so
+ * that max-connections is not cut short by the soft one (often 1024). */
+static void raise_fd_limit(size_t max_conns)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_conns + 64)
+		log_warn("the descriptor limit (%llu) is below max-connections (%zu): raise it (ulimit -n, LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, max_conns);
+}
+
+static int start(struct server *srv)
+{
+	struct daemon *d = &srv->d;
+
+	TAILQ_INIT(&d->conns);
+	if (registry_init(&d->reg) < 0)
+		return -1;
+	configure(srv);
+	raise_fd_limit(d->cfg.max_conns);
+	d->base = new_base();
+	if (d->base == NULL || add_signals(srv) < 0 || stats_start(d) < 0) {
+		log_error("out of memory starting the event loop");
+		return -1;
+	}
+	return open_listeners(srv);
+}
+
+/* Listening: tell whoever waits for us. */
+static void announce(struct server *srv)
+{
+	int fd = srv->s.ready_fd;
+
+	log_info("procshared %s ready (protocol %d)", PS_VERSION, PS_PROTO_VERSION);
+	if (fd >= 0) {
+		if (write(fd, "READY\n", 6) != 6)
+			log_warn("--ready-fd %d: %s", fd, strerror(errno));
+		close(fd);
+	}
+	systemd_notifyf("READY=1\nSTATUS=serving (%s)", srv->npassed > 0 ? "socket activation" : "listening");
+}
+
+static void server_free(struct server *srv)
+{
+	struct daemon *d = &srv->d;
+
 	listen_free_all(d);
 	while (!TAILQ_EMPTY(&d->conns))
 		conn_shutdown(TAILQ_FIRST(&d->conns));
+	stats_stop(d);
 	registry_free(&d->reg);
-	if (d->key != NULL)
-		sodium_memzero(d->key, d->keylen);
-	free(d->key);
+	for (int i = 0; i < NSIGS; i++)
+		if (srv->sigs[i] != NULL)
+			event_free(srv->sigs[i]);
 	if (d->base != NULL)
 		event_base_free(d->base);
+	authkey_free(&srv->key);
+	config_free(&srv->s);
+	log_close();
+}
+
+static int serve(struct server *srv)
+{
+	int status;
+
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		return CONFIG_EXIT_FAILURE;
+	}
+	status = prepare(srv);
+	if (status != 0)
+		return status;
+	if (start(srv) < 0)
+		return CONFIG_EXIT_FAILURE;
+	/* From here on lines go to the log file; start-up errors above went
+	 * to stderr, where whoever started us is looking. */
+	if (srv->s.log_file != NULL && log_open(srv->s.log_file) < 0) {
+		log_error("log-file %s: %s", srv->s.log_file, strerror(errno));
+		return CONFIG_EXIT_USAGE;
+	}
+	announce(srv);
+	if (event_base_dispatch(srv->d.base) < 0)
+		return CONFIG_EXIT_FAILURE;
+	log_info("stopped");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d;
-	struct options o = { .ready_fd = -1 };
-	struct event *sigs[2] = { NULL, NULL };
-	char dir[256], defaddr[300];
-	int status = 1;
+	struct server srv;
+	int status;
 
-	memset(&d, 0, sizeof d);
-	TAILQ_INIT(&d.conns);
-	d.cfg.max_message = PS_MAX_MESSAGE_DEFAULT;
-	d.cfg.max_conns = DEFAULT_MAX_CONNS;
-	d.cfg.handshake_ms = PS_HANDSHAKE_TIMEOUT_MS;
+	memset(&srv, 0, sizeof srv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (parse_args(argc, argv, &o, &d) < 0)
-		return 2;
-	d.cfg.max_backlog = 4 * d.cfg.max_message;
-	if (sodium_init() < 0) {
-		log_error("libsodium failed to initialise");
-		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
-	if (registry_init(&d.reg) < 0)
-		return 1;
-	d.base = event_base_new();
-	if (d.base == NULL)
-		goto out;
-	if ((o.nlisten == 0 || o.authkey_file == NULL) && rundir(dir, sizeof dir) < 0)
-		goto out;
-	if (load_key(&d, &o, dir) < 0)
-		goto out;
-	if (o.nlisten == 0) {
-		snprintf(defaddr, sizeof defaddr, "unix:%s/procshared.sock", dir);
-		o.listen[o.nlisten++] = defaddr;
-		printf("export PROCSHARE_ADDRESS=%s\n", defaddr);
+	switch (config_parse(&srv.s, argc, argv)) {
+	case CONFIG_DONE:
+		config_free(&srv.s);
+		return 0;
+	case CONFIG_BAD:
+		config_free(&srv.s);
+		return CONFIG_EXIT_USAGE;
+	default:
+		break;
 	}
-	for (int i = 0; i < o.nlisten; i++)
-		if (listen_add(&d, o.listen[i]) < 0)
-			goto out;
-	sigs[0] = evsignal_new(d.base, SIGTERM, signal_cb, &d);
-	sigs[1] = evsignal_new(d.base, SIGINT, signal_cb, &d);
-	if (sigs[0] == NULL || sigs[1] == NULL || event_add(sigs[0], NULL) < 0 || event_add(sigs[1], NULL) < 0)
-		goto out;
-	log_info("procshared %s ready (protocol %d)", PS_VERSION, PS_PROTO_VERSION);
-	if (o.ready_fd >= 0) {
-		if (write(o.ready_fd, "READY\n", 6) != 6)
-			log_warn("--ready-fd %d: %s", o.ready_fd, strerror(errno));
-		close(o.ready_fd);
-	}
-	if (event_base_dispatch(d.base) < 0)
-		goto out;
-	status = 0;
-out:
-	for (int i = 0; i < 2; i++)
-		if (sigs[i] != NULL)
-			event_free(sigs[i]);
-	daemon_free(&d);
-	log_info("stopped");
+	log_set_level((enum log_level)srv.s.log_level);
+	if (srv.s.check_only)
+		status = check_config(&srv);
+	else
+		status = serve(&srv);
+	server_free(&srv);
 	return status;
 }

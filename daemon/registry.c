@@ -28,6 +28,7 @@ void registry_free(struct registry *reg)
 
 	/* References between objects no longer matter: free everything flat. */
 	reg->closing = true;
+	reg->last = NULL;
 	while ((e = odict_next(&reg->by_id, &pos)) != NULL) {
 		struct object *obj = e->value;
 		obj->type->destroy(reg, obj->data);
@@ -128,14 +129,21 @@ void registry_unname(struct registry *reg, struct object *obj)
 	registry_decref(reg, obj);
 }
 
-struct object *registry_get(const struct registry *reg, uint64_t id)
+struct object *registry_get(struct registry *reg, uint64_t id)
 {
 	uint8_t idb[8];
 	struct odict_entry *e;
 
+	if (reg->last != NULL && reg->last->id == id)
+		return reg->last;
 	id_bytes(idb, id);
 	e = odict_find(&reg->by_id, idb, sizeof idb, registry_hash(reg, idb, sizeof idb));
-	return e ? e->value : NULL;
+	if (e == NULL)
+		return NULL;
+	/* Not while registry_free destroys objects without unlinking them. */
+	if (!reg->closing)
+		reg->last = e->value;
+	return e->value;
 }
 
 struct object *registry_find(const struct registry *reg, const char *name, size_t len)
@@ -159,6 +167,8 @@ void registry_decref(struct registry *reg, struct object *obj)
 
 	if (reg->closing || --obj->refs > 0)
 		return;
+	if (reg->last == obj)
+		reg->last = NULL;
 	id_bytes(idb, obj->id);
 	e = odict_find(&reg->by_id, idb, sizeof idb, registry_hash(reg, idb, sizeof idb));
 	if (e != NULL) {

@@ -35,6 +35,12 @@ struct registry {
 	uint8_t hash_key[16];   /* siphash key: keeps hash flooding out */
 	struct ps_buf scratch;  /* canonicalisation space for lookups */
 	bool closing;           /* registry_free in progress */
+	/* The object registry_get found last: requests mostly hit the same
+	 * object again, and this saves a keyed hash and a probe each. */
+	struct object *last;
+	size_t held_bytes;      /* live stored values, headers included (val.c) */
+	size_t max_bytes;       /* limit on held_bytes + other_bytes (max-memory); 0: none */
+	size_t other_bytes;     /* connection buffers, counted in the same budget (conn.c) */
 };
 
 /* Sets up an empty registry with a random hash key. Returns 0 or -1. */
@@ -56,7 +62,7 @@ int registry_name(struct registry *reg, struct object *obj, const char *name, si
 /* Removes obj's name and drops the name's reference. */
 void registry_unname(struct registry *reg, struct object *obj);
 
-struct object *registry_get(const struct registry *reg, uint64_t id);
+struct object *registry_get(struct registry *reg, uint64_t id);
 struct object *registry_find(const struct registry *reg, const char *name, size_t len);
 
 void registry_incref(struct registry *reg, struct object *obj);

@@ -27,15 +27,35 @@ static void decref_cb(uint64_t id, void *arg)
 		registry_decref(reg, obj);
 }
 
+void val_refs_take(struct registry *reg, const uint8_t *p, size_t len)
+{
+	ps_mp_foreach_ref(p, len, incref_cb, reg);
+}
+
+void val_refs_drop(struct registry *reg, const uint8_t *p, size_t len)
+{
+	if (!reg->closing)
+		ps_mp_foreach_ref(p, len, decref_cb, reg);
+}
+
+bool val_over_limit(const struct registry *reg, size_t len)
+{
+	size_t need = sizeof(struct val) + len;
+	size_t used = reg->held_bytes + reg->other_bytes;
+
+	return reg->max_bytes != 0 && (used > reg->max_bytes || need > reg->max_bytes - used);
+}
+
 struct val *val_new(struct registry *reg, const uint8_t *canon, size_t len, uint32_t nrefs)
 {
 	struct val *v;
 
-	if (len > UINT32_MAX)
+	if (len > UINT32_MAX || val_over_limit(reg, len))
 		return NULL;
 	v = malloc(sizeof *v + len);
 	if (v == NULL)
 		return NULL;
+	reg->held_bytes += sizeof *v + len;
 	v->len = (uint32_t)len;
 	v->nrefs = nrefs;
 	memcpy(v->data, canon, len);
@@ -51,5 +71,6 @@ void val_free(struct registry *reg, struct val *v)
 		return;
 	if (v->nrefs > 0 && !reg->closing)
 		ps_mp_foreach_ref(v->data, v->len, decref_cb, reg);
+	reg->held_bytes -= reg->held_bytes < sizeof *v + v->len ? reg->held_bytes : sizeof *v + v->len;
 	free(v);
 }

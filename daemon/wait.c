@@ -2,6 +2,7 @@
  * Parked requests and their timers.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -23,12 +24,34 @@ struct waiter *waitq_first(const struct waitq *q)
 	return TAILQ_FIRST(&q->head);
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void set_timer(struct waiter *w, int64_t us)
+{
+	struct timeval tv = { (time_t)(us / 1000000), (suseconds_t)(us % 1000000) };
+
+	evtimer_add(w->timer, &tv);
+}
+
 static void wait_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct waiter *w = arg;
+	int64_t left = w->deadline_us - now_us();
 
 	(void)fd;
 	(void)what;
+	/* The loop's clock is the coarse one (main.c): a timer may fire up
+	 * to a scheduler tick early. A timeout never ends before its time. */
+	if (left > 0) {
+		set_timer(w, left);
+		return;
+	}
 	w->ops->timeout(w);
 }
 
@@ -40,6 +63,7 @@ struct waiter *wait_park(struct call *c, struct waitq *q, int64_t timeout_ms, co
 		goto oom;
 	if (timeout_ms >= 0) {
 		struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
+		w->deadline_us = now_us() + timeout_ms * 1000;
 		w->timer = evtimer_new(c->d->base, wait_timer_cb, w);
 		if (w->timer == NULL || evtimer_add(w->timer, &tv) < 0)
 			goto oom;
@@ -74,6 +98,21 @@ static struct object *unlink_waiter(struct waiter *w)
 		event_free(w->timer);
 	free(w);
 	return obj;
+}
+
+void wait_move(struct waiter *w, struct waitq *q)
+{
+	TAILQ_REMOVE(&w->q->head, w, qlink);
+	w->q->n--;
+	TAILQ_INSERT_TAIL(&q->head, w, qlink);
+	q->n++;
+	w->q = q;
+	/* Freeing a timer from inside its own callback is allowed: the
+	 * callback (wait_timer_cb) does not touch the waiter afterwards. */
+	if (w->timer != NULL) {
+		event_free(w->timer);
+		w->timer = NULL;
+	}
 }
 
 msgpack_packer *wait_result(struct waiter *w, msgpack_packer *pk)

@@ -44,6 +44,7 @@ struct waiter {
 	struct object *obj;     /* referenced while parked */
 	struct waitq *q;
 	struct event *timer;    /* NULL when waiting forever */
+	int64_t deadline_us;    /* CLOCK_MONOTONIC time the timer stands for */
 	const struct wait_ops *ops;
 	void *arg;              /* the type's own data (e.g. an item to put) */
 	int64_t n;              /* the type's own number (e.g. units wanted) */
@@ -62,6 +63,11 @@ struct waiter *waitq_first(const struct waitq *q);
  * waiter (for w->arg / w->n), or NULL after call_error (OOM). The method
  * then returns CALL_PARKED. */
 struct waiter *wait_park(struct call *c, struct waitq *q, int64_t timeout_ms, const struct wait_ops *ops);
+
+/* Moves a parked call to the tail of another queue (a notified condition
+ * waiter going to queue for its lock) and stops its timer: from then on it
+ * waits until it is answered or dropped. */
+void wait_move(struct waiter *w, struct waitq *q);
 
 /* Starts the reply to a parked call: returns a packer positioned for the
  * result value. Finish with wait_done. */

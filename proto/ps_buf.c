@@ -50,8 +50,15 @@ int ps_buf_reserve(struct ps_buf *b, size_t n)
 
 int ps_buf_append(struct ps_buf *b, const void *p, size_t n)
 {
-	if (n == 0)
+	/* The packer appends a few bytes at a time: the common case first. */
+	if (n <= b->cap - b->len) {
+		if (n == 1)
+			b->data[b->len] = *(const uint8_t *)p;
+		else if (n > 0)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
 		return 0;
+	}
 	if (ps_buf_reserve(b, n) < 0) {
 		b->oom = 1;
 		return -1;

@@ -154,6 +154,8 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 	if (max_depth > PS_MAX_DEPTH)
 		max_depth = PS_MAX_DEPTH;
 	for (;;) {
+		uint8_t b;
+
 		while (s->left[s->depth] == 0) {
 			if (s->depth == 0) {
 				*size = s->off;
@@ -161,6 +163,19 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 				return PS_SCAN_DONE;
 			}
 			s->depth--;
+		}
+		if (s->off >= n)
+			return PS_SCAN_MORE;
+		/* Requests are mostly small ints, short strs and nil: step over
+		 * those without decoding a token. */
+		b = p[s->off];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b >= 0xa0 && b <= 0xbf)) {
+			size_t k = b >= 0xa0 && b <= 0xbf ? 1 + (size_t)(b & 0x1f) : 1;
+			if (n - s->off < k)
+				return PS_SCAN_MORE;
+			s->left[s->depth]--;
+			s->off += k;
+			continue;
 		}
 		r = ps_mp_token(p + s->off, n - s->off, &t);
 		if (r == 0)
@@ -184,8 +199,12 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 size_t ps_mp_skip(const uint8_t *p, size_t n)
 {
 	struct ps_mp_scan s;
+	struct ps_mp_tok t;
 	size_t size = 0;
 
+	/* A scalar is one token: no scanner needed. */
+	if (n > 0 && !(p[0] >= 0x80 && p[0] <= 0x9f) && !(p[0] >= 0xdc && p[0] <= 0xdf))
+		return ps_mp_token(p, n, &t) == 1 ? t.size : 0;
 	ps_mp_scan_reset(&s);
 	if (ps_mp_scan(&s, p, n, PS_MAX_DEPTH, &size) != PS_SCAN_DONE)
 		return 0;
@@ -236,10 +255,20 @@ bool ps_utf8_valid(const uint8_t *p, size_t n)
 	size_t i = 0;
 
 	while (i < n) {
-		uint8_t c = p[i];
+		uint8_t c;
 		uint32_t cp;
+		uint64_t w;
 		int k;
 
+		/* Mostly ASCII: eight bytes at a time while it lasts. */
+		if (n - i >= 8) {
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		c = p[i];
 		if (c < 0x80) {
 			i++;
 			continue;

@@ -22,6 +22,11 @@ static const char *const code_names[PS_E__COUNT] = {
 	[PS_E_LIMIT] = "LimitExceeded",
 	[PS_E_SHUTDOWN] = "Shutdown",
 	[PS_E_OVERFLOW] = "OverflowError",
+	[PS_E_EMPTY] = "Empty",
+	[PS_E_FULL] = "Full",
+	[PS_E_RUNTIME] = "RuntimeError",
+	[PS_E_BROKENBARRIER] = "BrokenBarrierError",
+	[PS_E_ATTRIBUTE] = "AttributeError",
 };
 
 const char *ps_code_name(enum ps_code code)

@@ -25,6 +25,11 @@
 #define PS_MAX_VALUE_DEPTH (PS_MAX_DEPTH - 4)
 /* Longest object name, in bytes. */
 #define PS_MAX_NAME 255
+/* Paged reads of big containers (dict.scan, list.scan): most entries one
+ * page holds, and the size past which a page ends early (a page holds at
+ * least one entry), so every reply stays small whatever the container. */
+#define PS_PAGE_MAX_ITEMS 10000
+#define PS_PAGE_MAX_BYTES (1024u * 1024u)
 /* Milliseconds an unauthenticated peer may take to finish the handshake. */
 #define PS_HANDSHAKE_TIMEOUT_MS 5000
 
@@ -56,6 +61,11 @@ enum ps_code {
 	PS_E_LIMIT,        /* LimitExceeded: a configured limit refused the request */
 	PS_E_SHUTDOWN,     /* Shutdown: the daemon is stopping */
 	PS_E_OVERFLOW,     /* OverflowError: arithmetic result out of range */
+	PS_E_EMPTY,        /* Empty: get from an empty queue without waiting, or timed out */
+	PS_E_FULL,         /* Full: put to a full queue without waiting, or timed out */
+	PS_E_RUNTIME,      /* RuntimeError: releasing a lock the caller does not hold */
+	PS_E_BROKENBARRIER, /* BrokenBarrierError: a barrier was broken (timeout, abort, reset, a party died) */
+	PS_E_ATTRIBUTE,    /* AttributeError: a Namespace has no such attribute */
 	PS_E__COUNT
 };
 

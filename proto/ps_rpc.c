@@ -96,8 +96,49 @@ int ps_args_tok(struct ps_args *a, struct ps_mp_tok *t)
 	return 0;
 }
 
+/* msgid as msgpack_pack_uint32 writes it (the shortest form) at h;
+ * returns its length. */
+static size_t put_msgid(uint8_t *h, uint32_t msgid)
+{
+	if (msgid < 0x80) {
+		h[0] = (uint8_t)msgid;
+		return 1;
+	}
+	if (msgid < 0x100) {
+		h[0] = 0xcc;
+		h[1] = (uint8_t)msgid;
+		return 2;
+	}
+	if (msgid < 0x10000) {
+		h[0] = 0xcd;
+		h[1] = (uint8_t)(msgid >> 8);
+		h[2] = (uint8_t)msgid;
+		return 3;
+	}
+	h[0] = 0xce;
+	for (int i = 0; i < 4; i++)
+		h[1 + i] = (uint8_t)(msgid >> (24 - 8 * i));
+	return 5;
+}
+
 void ps_rpc_put_request(msgpack_packer *pk, uint32_t msgid, const char *method, uint32_t nparams)
 {
+	size_t mlen = strlen(method);
+
+	/* The usual short method and few params: the header in one write. */
+	if (mlen < 32 && nparams < 16) {
+		uint8_t h[48];
+		size_t k = 0;
+		h[k++] = 0x94;
+		h[k++] = PS_MSG_REQUEST;
+		k += put_msgid(h + k, msgid);
+		h[k++] = (uint8_t)(0xa0 | mlen);
+		memcpy(h + k, method, mlen);
+		k += mlen;
+		h[k++] = (uint8_t)(0x90 | nparams);
+		pk->callback(pk->data, (const char *)h, k);
+		return;
+	}
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, PS_MSG_REQUEST);
 	msgpack_pack_uint32(pk, msgid);
@@ -105,12 +146,17 @@ void ps_rpc_put_request(msgpack_packer *pk, uint32_t msgid, const char *method, 
 	msgpack_pack_array(pk, nparams);
 }
 
+/* One write instead of four: every reply starts with this. */
 void ps_rpc_put_result_hdr(msgpack_packer *pk, uint32_t msgid)
 {
-	msgpack_pack_array(pk, 4);
-	msgpack_pack_uint8(pk, PS_MSG_RESPONSE);
-	msgpack_pack_uint32(pk, msgid);
-	msgpack_pack_nil(pk);
+	uint8_t h[8];
+	size_t k = 0;
+
+	h[k++] = 0x94;
+	h[k++] = PS_MSG_RESPONSE;
+	k += put_msgid(h + k, msgid);
+	h[k++] = 0xc0;
+	pk->callback(pk->data, (const char *)h, k);
 }
 
 static void put_error_obj(msgpack_packer *pk, enum ps_code code, const char *msg)

@@ -40,6 +40,7 @@ suite() {
 
 suite "plain build" make --no-print-directory test
 suite "ASan+UBSan build" make --no-print-directory SANITIZE=1 test
+suite "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke
 if [ -x scripts/run-python-tests.sh ]; then
 	suite "Python client" scripts/run-python-tests.sh
 fi

@@ -3,7 +3,11 @@
 # are missing. As root it runs apt-get; otherwise it prints the exact line.
 set -euo pipefail
 
-pkgs=(gcc make pkg-config libevent-dev libmsgpack-dev libsodium-dev libcmocka-dev)
+# systemd: systemd-analyze and systemd-socket-activate for the service tests.
+# python3-pytest, python3-msgpack: the Python client and its tests.
+# clang, libclang-rt-14-dev: libFuzzer for tests/fuzz; valgrind: make valgrind.
+pkgs=(gcc make pkg-config libevent-dev libmsgpack-dev libsodium-dev libcmocka-dev systemd
+	python3-pytest python3-msgpack clang libclang-rt-14-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -51,6 +51,8 @@ static int list_reserve(struct call *c, struct list *l, size_t extra)
 	struct val **p;
 	size_t want, cap;
 
+	if (call_room(c, l->len, extra) < 0)
+		return -1;
 	if (extra <= l->cap - l->len)
 		return 0;
 	if (extra > LIST_MAX_LEN - l->len)
@@ -624,6 +626,19 @@ static size_t list_size(const void *data)
 	return l->len;
 }
 
+/* For "describe": the bytes its items hold. */
+static void list_describe(struct call *c, void *data)
+{
+	struct list *l = data;
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < l->len; i++)
+		bytes += l->items[i]->len;
+	msgpack_pack_map(&c->pk, 1);
+	ps_mp_pack_cstr(&c->pk, "bytes");
+	msgpack_pack_uint64(&c->pk, bytes);
+}
+
 /* ---- methods ------------------------------------------------------------ */
 
 static int list_append(struct call *c, void *data)
@@ -984,6 +999,34 @@ static int list_copy(struct call *c, void *data)
 	return list_put(c, l, 0, 1, l->len);
 }
 
+/* [next, items]: a page of up to count items from index cursor on (count
+ * capped at PS_PAGE_MAX_ITEMS, the page ended early once it passes
+ * PS_PAGE_MAX_BYTES); next is the index after the page, or 0 when the page
+ * reached the end. Positions are plain indexes: items inserted or removed
+ * before the cursor during a scan shift the rest, as in Python. */
+static int list_scan(struct call *c, void *data)
+{
+	struct list *l = data;
+	int64_t cursor, count;
+	size_t pos, end, bytes = 0;
+
+	if (call_arg_int(c, "cursor", &cursor) < 0 || call_arg_int(c, "count", &count) < 0 ||
+	    call_no_more(c) < 0)
+		return -1;
+	if (cursor < 0)
+		return call_error(c, PS_E_VALUE, "cursor must not be negative");
+	if (count < 1)
+		return call_error(c, PS_E_VALUE, "count must be at least 1");
+	if (count > PS_PAGE_MAX_ITEMS)
+		count = PS_PAGE_MAX_ITEMS;
+	pos = end = (uint64_t)cursor < l->len ? (size_t)cursor : l->len;
+	while (end < l->len && end - pos < (size_t)count && bytes < PS_PAGE_MAX_BYTES)
+		bytes += l->items[end++]->len;
+	msgpack_pack_array(&c->pk, 2);
+	msgpack_pack_uint64(&c->pk, end < l->len ? end : 0);
+	return list_put(c, l, (int64_t)pos, 1, end - pos);
+}
+
 static const struct method list_methods[] = {
 	{ "append", list_append },
 	{ "extend", list_extend },
@@ -1004,6 +1047,7 @@ static const struct method list_methods[] = {
 	{ "delslice", list_delslice },
 	{ "clear", list_clear },
 	{ "copy", list_copy },
+	{ "scan", list_scan },
 	{ NULL, NULL },
 };
 
@@ -1013,4 +1057,5 @@ const struct type list_type = {
 	.destroy = list_destroy,
 	.size = list_size,
 	.methods = list_methods,
+	.describe = list_describe,
 };

@@ -8,6 +8,19 @@
 static const struct type *const all_types[] = {
 	&dict_type,
 	&list_type,
+	&queue_type,
+	&joinablequeue_type,
+	&namespace_type,
+	&value_type,
+	&array_type,
+	&set_type,
+	&lock_type,
+	&rlock_type,
+	&semaphore_type,
+	&boundedsemaphore_type,
+	&condition_type,
+	&event_type,
+	&barrier_type,
 };
 
 const struct type *types_find(const char *name, size_t len)

@@ -29,10 +29,28 @@ struct type {
 	/* Number of items, for listings. */
 	size_t (*size)(const void *data);
 	const struct method *methods;           /* ends with { NULL, NULL } */
+	/* Optional (NULL: none): writes one value, a map, to c->pk saying
+	 * what an operator inspecting the object should see beyond its size
+	 * and parked calls, which the "describe" global adds itself: a lock's
+	 * holders, say. stats_pack_conn (stats.h) names a connection. */
+	void (*describe)(struct call *c, void *data);
 };
 
 extern const struct type dict_type;
 extern const struct type list_type;
+extern const struct type queue_type;
+extern const struct type joinablequeue_type;
+extern const struct type namespace_type;
+extern const struct type value_type;
+extern const struct type array_type;
+extern const struct type set_type;
+extern const struct type lock_type;
+extern const struct type rlock_type;
+extern const struct type semaphore_type;
+extern const struct type boundedsemaphore_type;
+extern const struct type condition_type;
+extern const struct type event_type;
+extern const struct type barrier_type;
 
 /* Looks a type up by name; NULL when unknown. */
 const struct type *types_find(const char *name, size_t len);

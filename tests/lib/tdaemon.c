@@ -69,6 +69,9 @@ static void exec_daemon(struct tdaemon *td, int ready_w, const char *const *extr
 	}
 	snprintf(fdbuf, sizeof fdbuf, "%d", ready_w);
 	argv[n++] = daemon_path();
+	/* The machine's own /etc/procshare/procshared.conf must not leak in. */
+	argv[n++] = "--config";
+	argv[n++] = "/dev/null";
 	argv[n++] = "--listen";
 	argv[n++] = td->addr;
 	argv[n++] = "--authkey-file";
