@@ -139,8 +139,11 @@ fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-run FUZZ_SECONDS=$(FUZZ_SECONDS)
 fuzz-smoke:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-smoke
+# A copy of the wrapper sits beside the daemon: tests find the examples
+# and tools next to PS_DAEMON.
 valgrind: tests
-	@BUILD=$(BUILD) PS_DAEMON=$(CURDIR)/scripts/valgrind-daemon.sh PS_VALGRIND_DAEMON=$(CURDIR)/$(DAEMON) \
+	@install -m 0755 scripts/valgrind-daemon.sh $(BUILD)/procshared-valgrind
+	@BUILD=$(BUILD) PS_DAEMON=$(CURDIR)/$(BUILD)/procshared-valgrind PS_VALGRIND_DAEMON=$(CURDIR)/$(DAEMON) \
 		PS_LOAD_CONNS=100 PS_TEST_TIMEOUT=1800 scripts/run-tests.sh $(INTEG_BIN)
 soak: tests
 	@BUILD=$(BUILD) PS_LOAD_SECONDS=$(SOAK_SECONDS) PS_TEST_TIMEOUT=$$(($(SOAK_SECONDS) + 600)) \

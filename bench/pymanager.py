@@ -147,7 +147,11 @@ def main():
     ap.add_argument("-c", "--conns", type=int, default=1)
     ap.add_argument("-d", "--secs", type=float, default=2.0)
     ap.add_argument("--fill", type=int, default=0)
+    ap.add_argument("--cpu", type=int, default=None,
+                    help="run the server and the workers on this CPU (as bench/run.sh does for one connection)")
     args = ap.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})  # inherited by the manager and the workers
     mp.set_start_method("fork")
     m = SyncManager()
     m.start()

@@ -146,54 +146,79 @@ void ps_mp_scan_reset(struct ps_mp_scan *s)
 	s->left[0] = 1;
 }
 
+/* Sizes of the tokens 0xc0..0xdf that are one fixed-size piece (nil,
+ * bools, numbers, fixext); 0 for the rest (the token reader decides). */
+static const uint8_t fixed_size[32] = {
+	1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 5, 9, 2, 3, 5, 9,
+	2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The size of the token starting with b when it is a scalar whose size
+ * its first byte gives, else 0. */
+static size_t simple_size(uint8_t b)
+{
+	if (b <= 0x7f || b >= 0xe0)
+		return 1;
+	if ((b & 0xe0) == 0xa0)
+		return 1 + (size_t)(b & 0x1f);
+	if (b >= 0xc0)
+		return fixed_size[b - 0xc0];
+	return 0;
+}
+
 int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, size_t *size)
 {
+	/* Locals, stored back on every return: the stream may end here. */
+	size_t off = s->off, k;
+	int depth = s->depth, r = PS_SCAN_MORE;
 	struct ps_mp_tok t;
-	int r;
 
 	if (max_depth > PS_MAX_DEPTH)
 		max_depth = PS_MAX_DEPTH;
 	for (;;) {
-		uint8_t b;
-
-		while (s->left[s->depth] == 0) {
-			if (s->depth == 0) {
-				*size = s->off;
+		while (s->left[depth] == 0) {
+			if (depth == 0) {
+				*size = off;
 				ps_mp_scan_reset(s);
 				return PS_SCAN_DONE;
 			}
-			s->depth--;
+			depth--;
 		}
-		if (s->off >= n)
-			return PS_SCAN_MORE;
+		if (off >= n)
+			break;
 		/* Requests are mostly small ints, short strs and nil: step over
 		 * those without decoding a token. */
-		b = p[s->off];
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b >= 0xa0 && b <= 0xbf)) {
-			size_t k = b >= 0xa0 && b <= 0xbf ? 1 + (size_t)(b & 0x1f) : 1;
-			if (n - s->off < k)
-				return PS_SCAN_MORE;
-			s->left[s->depth]--;
-			s->off += k;
+		k = simple_size(p[off]);
+		if (k > 0) {
+			if (n - off < k)
+				break;
+			s->left[depth]--;
+			off += k;
 			continue;
 		}
-		r = ps_mp_token(p + s->off, n - s->off, &t);
-		if (r == 0)
-			return PS_SCAN_MORE;
-		if (r < 0)
-			return PS_SCAN_BAD;
-		s->left[s->depth]--;
-		s->off += t.size;
+		r = ps_mp_token(p + off, n - off, &t);
+		if (r <= 0) {
+			r = r == 0 ? PS_SCAN_MORE : PS_SCAN_BAD;
+			break;
+		}
+		r = PS_SCAN_MORE;
+		s->left[depth]--;
+		off += t.size;
 		if (t.type == PS_MP_ARRAY || t.type == PS_MP_MAP) {
 			/* An empty container still occupies its level. */
-			if (s->depth + 1 > max_depth)
-				return PS_SCAN_DEEP;
+			if (depth + 1 > max_depth) {
+				r = PS_SCAN_DEEP;
+				break;
+			}
 			if (t.v.n == 0)
 				continue;
-			s->depth++;
-			s->left[s->depth] = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
+			depth++;
+			s->left[depth] = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
 		}
 	}
+	s->off = off;
+	s->depth = depth;
+	return r;
 }
 
 size_t ps_mp_skip(const uint8_t *p, size_t n)

@@ -12,11 +12,80 @@ static int fail(char *err, size_t errlen, const char *why)
 	return -1;
 }
 
+/* The msgid at p[0..n) in any of its unsigned forms; returns its length,
+ * 0 when it is something else (the general path then decides). */
+static size_t get_msgid(const uint8_t *p, size_t n, uint32_t *msgid)
+{
+	if (n >= 1 && p[0] <= 0x7f) {
+		*msgid = p[0];
+		return 1;
+	}
+	if (n >= 2 && p[0] == 0xcc) {
+		*msgid = p[1];
+		return 2;
+	}
+	if (n >= 3 && p[0] == 0xcd) {
+		*msgid = (uint32_t)p[1] << 8 | p[2];
+		return 3;
+	}
+	if (n >= 5 && p[0] == 0xce) {
+		*msgid = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+		return 5;
+	}
+	return 0;
+}
+
+/* The common shapes, read without the token reader: a request with a
+ * short method and a few params, or a response without an error. Returns
+ * 1 when p is one of them (m filled), 0 to take the general path. */
+static int decode_fast(const uint8_t *p, size_t n, struct ps_rpc_msg *m)
+{
+	size_t off = 2, k;
+
+	if (n < 5 || p[0] != 0x94 || p[1] > PS_MSG_RESPONSE)
+		return 0;
+	k = get_msgid(p + off, n - off, &m->msgid);
+	if (k == 0)
+		return 0;
+	off += k;
+	if (p[1] == PS_MSG_RESPONSE) {
+		if (off >= n || p[off] != 0xc0)
+			return 0;
+		k = ps_mp_skip(p + off + 1, n - off - 1);
+		if (k == 0)
+			return 0;
+		m->type = PS_MSG_RESPONSE;
+		m->error = p + off;
+		m->error_len = 1;
+		m->result = p + off + 1;
+		m->result_len = k;
+		return 1;
+	}
+	if (off >= n || (p[off] & 0xe0) != 0xa0)
+		return 0;
+	k = p[off] & 0x1f;
+	if (n - off - 1 <= k || (p[off + 1 + k] & 0xf0) != 0x90)
+		return 0;
+	m->type = PS_MSG_REQUEST;
+	m->method = p + off + 1;
+	m->method_len = k;
+	off += 1 + k;
+	m->params.left = p[off] & 0x0f;
+	m->params.p = p + off + 1;
+	m->params.n = n - off - 1;
+	return 1;
+}
+
 int ps_rpc_decode(const uint8_t *p, size_t n, struct ps_rpc_msg *m, bool *msgid_ok, char *err, size_t errlen)
 {
 	struct ps_mp_tok t;
 	size_t off;
 
+	memset(m, 0, sizeof *m);
+	if (decode_fast(p, n, m)) {
+		*msgid_ok = true;
+		return 0;
+	}
 	memset(m, 0, sizeof *m);
 	*msgid_ok = false;
 	if (ps_mp_token(p, n, &t) != 1 || t.type != PS_MP_ARRAY)

@@ -926,6 +926,12 @@ static int list_setslice(struct call *c, void *data)
 		return call_error(c, PS_E_VALUE, "attempt to assign sequence of size %zu to extended slice of size %zu",
 				  n, s.n);
 	k = s.n; /* items replaced */
+	/* Nothing replaced by nothing (l[i:i] = []): no change, and no
+	 * buffer to point into. */
+	if (n + k == 0) {
+		call_result_nil(c);
+		return 0;
+	}
 	/* One buffer: the n fresh values, then the k they replace. */
 	if (n + k > 0 && (n > LIST_MAX_LEN || (buf = malloc((n + k) * sizeof *buf)) == NULL))
 		return call_error(c, PS_E_NOMEM, "out of memory assigning %zu items", n);

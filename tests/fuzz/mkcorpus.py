@@ -5,7 +5,7 @@ Seeds come from the protocol's test vectors (proto/vectors/*.txt) and from
 request sequences written here that touch every global function and every
 shared type, including parked calls and connections closing with locks
 held. Run from the source tree's root after changing the vectors or the
-types; regression inputs (crash-*, named after what they caught) are
+types; regression inputs (regress-*, named after what they caught) are
 kept. A tiny MessagePack encoder is included so nothing needs installing.
 """
 import os

@@ -17,86 +17,13 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tval.h"
 
 /* The daemon's ARRAY_MAX_LEN (daemon/types/array.c). */
 #define MAX_LEN 16777216
 
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
 /* ---- helpers ---------------------------------------------------------- */
-
-static const char *rpc(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	size_t rlen = 0;
-	int rc = ps_call(ctx, method, p, n, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
-}
-
-static const char *on(ps_ctx *ctx, const char *method, uint64_t id, const char *more)
-{
-	char text[512];
-
-	snprintf(text, sizeof text, more[0] != '\0' ? "[%llu, %s]" : "[%llu]", (unsigned long long)id, more);
-	return rpc(ctx, method, text);
-}
-
-/* The outcome of creating an Array with these args: "ok" or the error. */
-static const char *create(ps_ctx *ctx, const char *args)
-{
-	char text[512];
-	const char *r;
-
-	snprintf(text, sizeof text, "[\"array\", %s]", args);
-	r = rpc(ctx, "create", text);
-	if (r[0] != '!') {
-		char rel[64];
-
-		snprintf(rel, sizeof rel, "[%s]", r);
-		assert_string_equal(rpc(ctx, "release", rel), "nil");
-		return "ok";
-	}
-	return r;
-}
 
 static ps_array *make(ps_ctx *ctx, char typecode, const char *init)
 {
@@ -158,7 +85,7 @@ static const char *setslice(ps_array *a, ps_ctx *ctx, int64_t start, int64_t sto
 
 static void test_create(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_array *a = ps_array_new_size(f->ctx, 'i', 4);
 	size_t len = 0;
 	char tc = 0;
@@ -186,16 +113,16 @@ static void test_create(void **state)
 	assert_string_equal(all(a, f->ctx), "[1.0, 0.10000000149011612, 1.0]");
 	ps_array_free(a);
 
-	assert_string_equal(create(f->ctx, "[\"b\", [1, -128, 127]]"), "ok");
-	assert_string_equal(create(f->ctx, "[\"b\", [1, 128]]"), "!OverflowError");
-	assert_string_equal(create(f->ctx, "[\"i\", [1, 1.5]]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"c\", [b\"61\", \"b\"]]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"i\", -1]"), "!ValueError");
-	assert_string_equal(create(f->ctx, "[\"i\", \"abc\"]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"i\", 1.0]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"i\"]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"z\", 1]"), "!ValueError");
-	assert_string_equal(create(f->ctx, "[\"i\", 1, 2]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"b\", [1, -128, 127]]"), "ok");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"b\", [1, 128]]"), "!OverflowError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\", [1, 1.5]]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"c\", [b\"61\", \"b\"]]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\", -1]"), "!ValueError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\", \"abc\"]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\", 1.0]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\"]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"z\", 1]"), "!ValueError");
+	assert_string_equal(tfix_create(f->ctx, "array", "[\"i\", 1, 2]"), "!TypeError");
 	assert_null(ps_array_new(f->ctx, 'i', NULL, 0));
 	assert_int_equal(ps_err(f->ctx), PS_ERR_ARG);
 }
@@ -203,7 +130,7 @@ static void test_create(void **state)
 /* The size limit at N and N + 1 (calloc'd zero pages: cheap to create). */
 static void test_size_limit(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_array *a = ps_array_new_size(f->ctx, 'b', MAX_LEN);
 	size_t len = 0;
 
@@ -220,7 +147,7 @@ static void test_size_limit(void **state)
 
 static void test_items(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_array *a = make(f->ctx, 'h', "[10, 20, 30]");
 	int64_t v = 0;
 	double d = 0;
@@ -250,9 +177,9 @@ static void test_items(void **state)
 	assert_true(d == 7.0);
 	assert_int_equal(ps_array_set_double(a, 1, 2.0), -1);
 	assert_string_equal(ps_errcode(f->ctx), "TypeError");
-	assert_string_equal(on(f->ctx, "array.getitem", ps_array_id(a), "1.0"), "!TypeError");
-	assert_string_equal(on(f->ctx, "array.getitem", ps_array_id(a), "1, 2"), "!TypeError");
-	assert_string_equal(on(f->ctx, "array.copy", ps_array_id(a), ""), "[10, 7, -32768]");
+	assert_string_equal(tfix_on(f->ctx, "array.getitem", ps_array_id(a), "1.0"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "array.getitem", ps_array_id(a), "1, 2"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "array.copy", ps_array_id(a), ""), "[10, 7, -32768]");
 	ps_array_free(a);
 
 	a = make(f->ctx, 'd', "[0.5]");
@@ -267,7 +194,7 @@ static void test_items(void **state)
 /* Each slice of range(10) as Python 3 gives it. */
 static void test_getslice(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	static const struct { int64_t a, b, c; const char *want; } cases[] = {
 		{ N, N, N, "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]" },
 		{ 2, 8, N, "[2, 3, 4, 5, 6, 7]" },
@@ -298,7 +225,7 @@ static void test_getslice(void **state)
 			fail_msg("slice #%zu: got %s, want %s", i, r, cases[i].want);
 	}
 	assert_string_equal(slice(a, f->ctx, N, N, 0), "!ValueError");
-	assert_string_equal(on(f->ctx, "array.getslice", ps_array_id(a), "nil, nil, \"x\""), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "array.getslice", ps_array_id(a), "nil, nil, \"x\""), "!TypeError");
 	ps_array_free(a);
 }
 
@@ -306,7 +233,7 @@ static void test_getslice(void **state)
  * results are ctypes' for the same assignments. */
 static void test_setslice(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	const char *ten = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]";
 	ps_array *a = make(f->ctx, 'i', ten);
 
@@ -344,7 +271,7 @@ static void test_setslice(void **state)
 
 static void test_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_array *a = make(f->ctx, 'B', "[1, 2]");
 	uint64_t id = ps_array_id(a);
@@ -352,9 +279,9 @@ static void test_lifetime(void **state)
 	size_t ilen;
 	char tc = 0;
 
-	assert_string_equal(on(other, "array.tolist", id, ""), "[1, 2]");
+	assert_string_equal(tfix_on(other, "array.tolist", id, ""), "[1, 2]");
 	ps_array_free(a);
-	assert_string_equal(on(other, "array.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "array.len", id, ""), "!NoSuchObject");
 
 	a = ps_array_open_size(f->ctx, "grid", 'H', 3);
 	assert_non_null(a);
@@ -373,11 +300,11 @@ static void test_lifetime(void **state)
 	assert_string_equal(all(a, f->ctx), "[0, 65535, 0]");
 	assert_int_equal(ps_delete(f->ctx, "grid"), 0);
 	ps_array_free(a);
-	assert_string_equal(on(other, "array.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "array.len", id, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 
 int main(void)
 {

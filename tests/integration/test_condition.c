@@ -11,7 +11,6 @@
  * answer proves the wait is parked), or is counted by the condition's
  * size in the "objects" listing (the calls waiting for a notify).
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,143 +26,19 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-/* ---- children ------------------------------------------------------------- */
-
-/* Every child forked by a test, so that one a failed test left behind
- * (a holder waiting to be killed) is killed in teardown, never leaked. */
-static pid_t kids[256];
-static int nkids;
-
-/* fork(), recording the child; the child dies with the test binary. */
-static pid_t fork_kid(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(99);
-		return 0;
-	}
-	if (pid > 0 && nkids < (int)(sizeof kids / sizeof kids[0]))
-		kids[nkids++] = pid;
-	return pid;
-}
-
-/* Kills and reaps the children still unreaped (a reaped pid is skipped:
- * waitpid says so without touching whoever may own the number now). */
-static void kill_kids(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		int status;
-
-		if (waitpid(kids[i], &status, WNOHANG) == 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], &status, 0);
-		}
-	}
-	nkids = 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	kill_kids();
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
 /* ---- helpers -------------------------------------------------------------- */
-
-static ps_ctx *child_connect(const struct tdaemon *td)
-{
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
-
-	if (ps_err(ctx) != PS_ERR_NONE)
-		_exit(90);
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
-	return ctx;
-}
-
-static void expect_remote(ps_ctx *ctx, int rc, const char *code, const char *text)
-{
-	assert_int_equal(rc, -1);
-	assert_int_equal(ps_err(ctx), PS_ERR_REMOTE);
-	assert_string_equal(ps_errcode(ctx), code);
-	if (text != NULL && strstr(ps_errstr(ctx), text) == NULL)
-		fail_msg("error \"%s\" does not say \"%s\"", ps_errstr(ctx), text);
-}
-
-static const char *call_text(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n, len = 0;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	int rc = ps_call(ctx, method, p, n, &res, &len);
-
-	return tval_res(ctx, rc, res, len);
-}
-
-static pid_t fork_child(const struct tdaemon *td, int i, int (*fn)(const struct tdaemon *, int))
-{
-	pid_t pid = fork_kid();
-
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn(td, i));
-	return pid;
-}
-
-static void reap_ok(pid_t pid, const char *who)
-{
-	int rc = tutil_reap(pid, CHILD_MS);
-
-	if (rc != 0)
-		fail_msg("%s failed: %d (-1: hung, >128: signal)", who, rc);
-}
 
 /* The size the "objects" listing gives the named object: for a condition,
  * the calls waiting for a notify. */
 static int64_t listed_size(ps_ctx *ctx, const char *name)
 {
 	char want[300];
-	const char *txt = call_text(ctx, "objects", "[]");
+	const char *txt = tfix_call(ctx, "objects", "[]");
 	const char *at;
 	long long n;
 
@@ -181,10 +55,10 @@ static int64_t listed_size(ps_ctx *ctx, const char *name)
 }
 
 /* Polls until the named condition has n waiters (a condition wait, not a
- * sleep), at most CHILD_MS. */
+ * sleep), at most TFIX_CHILD_MS. */
 static void wait_for_waiters(ps_ctx *ctx, const char *name, int64_t n)
 {
-	int64_t end = tutil_now_ms() + CHILD_MS;
+	int64_t end = tutil_now_ms() + TFIX_CHILD_MS;
 
 	while (listed_size(ctx, name) != n)
 		if (tutil_now_ms() > end)
@@ -192,21 +66,6 @@ static void wait_for_waiters(ps_ctx *ctx, const char *name, int64_t n)
 }
 
 /* ---- raw waiters ----------------------------------------------------------- */
-
-/* A raw connection's call's outcome as text: the result, or "!Code". */
-static const char *raw_outcome(struct traw *r)
-{
-	static char buf[80];
-	char name[64], msg[256];
-	int code;
-
-	if (r->m.error_len == 1 && r->m.error[0] == 0xc0)
-		return tval_text(r->m.result, r->m.result_len);
-	if (ps_rpc_read_error(r->m.error, r->m.error_len, &code, name, sizeof name, msg, sizeof msg) < 0)
-		return "<bad error>";
-	snprintf(buf, sizeof buf, "!%s", name);
-	return buf;
-}
 
 /* In a child: acquires the condition id, parks condition.wait [id,
  * timeout], proves it parked (ping), tells the parent on fd, checks the
@@ -232,10 +91,10 @@ static int raw_cond_waiter(const struct tdaemon *td, uint64_t id, const char *ti
 		return 83;
 	if (write(fd, "x", 1) != 1)
 		return 84;
-	if (traw_read_msg(&r, CHILD_MS) < 0 || r.m.msgid != 2)
+	if (traw_read_msg(&r, TFIX_CHILD_MS) < 0 || r.m.msgid != 2)
 		return 85;
-	if (strcmp(raw_outcome(&r), expect) != 0) {
-		fprintf(stderr, "raw waiter: got %s, want %s\n", raw_outcome(&r), expect);
+	if (strcmp(tfix_raw_outcome(&r), expect) != 0) {
+		fprintf(stderr, "raw waiter: got %s, want %s\n", tfix_raw_outcome(&r), expect);
 		return 86;
 	}
 	snprintf(p, sizeof p, "[%llu]", (unsigned long long)id);
@@ -248,24 +107,11 @@ static int raw_cond_waiter(const struct tdaemon *td, uint64_t id, const char *ti
 
 static pid_t start_raw_cond_waiter(const struct tdaemon *td, uint64_t id, const char *timeout, const char *expect)
 {
-	struct pollfd pf;
-	int pfd[2];
-	pid_t pid;
-	char b;
+	int fd;
+	pid_t pid = tfix_fork_parked(&fd, "raw waiter");
 
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork_kid();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		_exit(raw_cond_waiter(td, id, timeout, expect, pfd[1]));
-	}
-	close(pfd[1]);
-	pf.fd = pfd[0];
-	pf.events = POLLIN;
-	if (poll(&pf, 1, CHILD_MS) != 1 || read(pfd[0], &b, 1) != 1)
-		fail_msg("raw waiter never parked");
-	close(pfd[0]);
+	if (pid == 0)
+		_exit(raw_cond_waiter(td, id, timeout, expect, fd));
 	return pid;
 }
 
@@ -273,7 +119,7 @@ static pid_t start_raw_cond_waiter(const struct tdaemon *td, uint64_t id, const 
 
 static void test_condition_rules(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_condition *c = ps_condition_open(f->ctx, "cv", NULL);
 	ps_condition *co = ps_condition_open(other, "cv", NULL);
@@ -282,10 +128,10 @@ static void test_condition_rules(void **state)
 
 	assert_non_null(c);
 	assert_non_null(co);
-	expect_remote(f->ctx, ps_condition_wait(c, 1), "RuntimeError", "cannot wait on un-acquired lock");
-	expect_remote(f->ctx, ps_condition_notify(c, 1), "RuntimeError", "cannot notify on un-acquired lock");
-	expect_remote(f->ctx, ps_condition_notify_all(c), "RuntimeError", "cannot notify on un-acquired lock");
-	expect_remote(f->ctx, ps_condition_release(c), "RuntimeError", "cannot release un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_condition_wait(c, 1), "RuntimeError", "cannot wait on un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_condition_notify(c, 1), "RuntimeError", "cannot notify on un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_condition_notify_all(c), "RuntimeError", "cannot notify on un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_condition_release(c), "RuntimeError", "cannot release un-acquired lock");
 
 	assert_int_equal(ps_condition_acquire(c, 1, -1, &a), 1);
 	assert_true(a.token >= 1);
@@ -295,8 +141,8 @@ static void test_condition_rules(void **state)
 	/* Another context neither holds it nor gets it. */
 	assert_int_equal(ps_condition_acquire(co, 0, -1, NULL), 0);
 	assert_int_equal(ps_condition_acquire(co, 1, 0.1, NULL), 0);
-	expect_remote(other, ps_condition_wait(co, 0.1), "RuntimeError", "un-acquired");
-	expect_remote(other, ps_condition_notify(co, 1), "RuntimeError", "un-acquired");
+	tfix_expect_remote(other, ps_condition_wait(co, 0.1), "RuntimeError", "un-acquired");
+	tfix_expect_remote(other, ps_condition_notify(co, 1), "RuntimeError", "un-acquired");
 
 	/* A timed-out wait answers 0, with all three levels back. */
 	t0 = tutil_now_ms();
@@ -308,13 +154,13 @@ static void test_condition_rules(void **state)
 	assert_int_equal(ps_condition_acquire(co, 0, -1, NULL), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ps_condition_release(c), 0);
-	expect_remote(f->ctx, ps_condition_release(c), "RuntimeError", "cannot release un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_condition_release(c), "RuntimeError", "cannot release un-acquired lock");
 	assert_int_equal(ps_condition_acquire(co, 0, -1, &a), 1);
 	assert_int_equal(a.abandoned, 0);
 	assert_int_equal(ps_condition_release(co), 0);
 
-	assert_string_equal(call_text(f->ctx, "condition.wait", "[1, -1]"), "!ValueError");
-	assert_string_equal(call_text(f->ctx, "condition.notify", "[1, \"x\"]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "condition.wait", "[1, -1]"), "!ValueError");
+	assert_string_equal(tfix_call(f->ctx, "condition.notify", "[1, \"x\"]"), "!TypeError");
 	ps_condition_free(c);
 	ps_condition_free(co);
 	ps_free(other);
@@ -324,7 +170,7 @@ static void test_condition_rules(void **state)
  * one lock; the condition keeps the lock object alive. */
 static void test_condition_on_lock(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_new(f->ctx, PS_LOCK);
 	ps_condition *c;
 	uint64_t lid;
@@ -342,33 +188,33 @@ static void test_condition_on_lock(void **state)
 	assert_int_equal(locked, 1);
 	assert_int_equal(ps_condition_notify(c, 1), 0);
 	assert_int_equal(ps_condition_release(c), 0);
-	expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "release unlocked lock");
+	tfix_expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "release unlocked lock");
 
 	/* The proxy goes; the condition still holds the lock object. */
 	ps_lock_free(l);
 	snprintf(p, sizeof p, "[%llu]", (unsigned long long)lid);
-	assert_string_equal(call_text(f->ctx, "typeof", p), "\"lock\"");
+	assert_string_equal(tfix_call(f->ctx, "typeof", p), "\"lock\"");
 	assert_int_equal(ps_condition_acquire(c, 1, -1, NULL), 1);
 	assert_int_equal(ps_condition_release(c), 0);
 	ps_condition_free(c);
 	/* With the condition gone, so is the lock. */
-	assert_string_equal(call_text(f->ctx, "typeof", p), "!NoSuchObject");
+	assert_string_equal(tfix_call(f->ctx, "typeof", p), "!NoSuchObject");
 
 	/* Only a lock or an rlock will do. */
-	assert_string_equal(call_text(f->ctx, "create", "[\"dict\"]"), "3");
-	assert_string_equal(call_text(f->ctx, "create", "[\"condition\", [3]]"), "!TypeError");
-	assert_string_equal(call_text(f->ctx, "create", "[\"condition\", [999]]"), "!NoSuchObject");
-	assert_string_equal(call_text(f->ctx, "create", "[\"condition\", [\"x\"]]"), "!TypeError");
-	assert_string_equal(call_text(f->ctx, "create", "[\"rlock\"]"), "4");
-	assert_string_equal(call_text(f->ctx, "create", "[\"condition\", [ref(4)]]"), "5");
-	assert_string_equal(call_text(f->ctx, "create", "[\"condition\", [nil]]"), "6");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"dict\"]"), "3");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"condition\", [3]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"condition\", [999]]"), "!NoSuchObject");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"condition\", [\"x\"]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"rlock\"]"), "4");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"condition\", [ref(4)]]"), "5");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"condition\", [nil]]"), "6");
 }
 
 /* An RLock shared with a condition: a wait gives up every level and takes
  * them all back. */
 static void test_condition_rlock_levels(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_lock *l = ps_lock_open(f->ctx, "rl", PS_RLOCK);
 	ps_lock *lo = ps_lock_open(other, "rl", PS_RLOCK);
@@ -385,7 +231,7 @@ static void test_condition_rlock_levels(void **state)
 	assert_int_equal(ps_lock_release(l), 0);
 	assert_int_equal(ps_lock_acquire(lo, 0, -1, NULL), 0);
 	assert_int_equal(ps_lock_release(l), 0);
-	expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", NULL);
+	tfix_expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", NULL);
 	assert_int_equal(ps_lock_acquire(lo, 0, -1, NULL), 1);
 	assert_int_equal(ps_lock_release(lo), 0);
 	ps_condition_free(c);
@@ -417,7 +263,7 @@ static int pc_ready(void *arg)
 
 static int child_consumer(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_condition *c = ps_condition_open(ctx, "pc", NULL);
 	struct pc pc = { ps_dict_open(ctx, "pc-state"), 0 };
 	char key[16];
@@ -453,7 +299,7 @@ static int child_consumer(const struct tdaemon *td, int i)
 
 static int child_producer(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_condition *c = ps_condition_open(ctx, "pc", NULL);
 	ps_dict *d = ps_dict_open(ctx, "pc-state");
 
@@ -479,7 +325,7 @@ static int child_producer(const struct tdaemon *td, int i)
 
 static void test_producer_consumer(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "pc-state");
 	ps_condition *c = ps_condition_open(f->ctx, "pc", NULL);
 	pid_t cons[NCONSUMERS], prod;
@@ -491,13 +337,13 @@ static void test_producer_consumer(void **state)
 	assert_int_equal(ps_dict_set_int(d, "consumed", 0), 0);
 	assert_int_equal(ps_dict_set_int(d, "done", 0), 0);
 	for (int i = 0; i < NCONSUMERS; i++)
-		cons[i] = fork_child(&f->td, i, child_consumer);
+		cons[i] = tfix_spawn(&f->td, i, child_consumer);
 	/* The consumers are all waiting before anything is produced. */
 	wait_for_waiters(f->ctx, "pc", NCONSUMERS);
-	prod = fork_child(&f->td, 0, child_producer);
-	reap_ok(prod, "producer");
+	prod = tfix_spawn(&f->td, 0, child_producer);
+	tfix_reap_ok(prod, "producer");
 	for (int i = 0; i < NCONSUMERS; i++)
-		reap_ok(cons[i], "consumer");
+		tfix_reap_ok(cons[i], "consumer");
 	assert_int_equal(ps_dict_get_int(d, "consumed", &n), 0);
 	assert_int_equal(n, NITEMS);
 	for (int i = 0; i < NCONSUMERS; i++) {
@@ -520,7 +366,7 @@ static void test_producer_consumer(void **state)
 /* Waits once, forever, and counts itself woken. */
 static int child_wait_once(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_condition *c = ps_condition_open(ctx, "bell", NULL);
 	ps_dict *d = ps_dict_open(ctx, "bell-state");
 
@@ -542,7 +388,7 @@ static int child_wait_once(const struct tdaemon *td, int i)
 
 static void wait_for_woken(ps_dict *d, int64_t n)
 {
-	int64_t end = tutil_now_ms() + CHILD_MS, v = -1;
+	int64_t end = tutil_now_ms() + TFIX_CHILD_MS, v = -1;
 
 	while (ps_dict_get_int(d, "woken", &v) < 0 || v != n)
 		if (tutil_now_ms() > end)
@@ -552,7 +398,7 @@ static void wait_for_woken(ps_dict *d, int64_t n)
 /* notify(1) wakes one, notify(2) two more, notify_all the rest. */
 static void test_notify_counts(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "bell-state");
 	ps_condition *c = ps_condition_open(f->ctx, "bell", NULL);
 	pid_t pids[NWAITERS];
@@ -561,7 +407,7 @@ static void test_notify_counts(void **state)
 	assert_non_null(c);
 	assert_int_equal(ps_dict_set_int(d, "woken", 0), 0);
 	for (int i = 0; i < NWAITERS; i++)
-		pids[i] = fork_child(&f->td, i, child_wait_once);
+		pids[i] = tfix_spawn(&f->td, i, child_wait_once);
 	wait_for_waiters(f->ctx, "bell", NWAITERS);
 
 	assert_int_equal(ps_condition_acquire(c, 1, -1, NULL), 1);
@@ -581,7 +427,7 @@ static void test_notify_counts(void **state)
 	assert_int_equal(ps_condition_notify_all(c), 0);
 	assert_int_equal(ps_condition_release(c), 0);
 	for (int i = 0; i < NWAITERS; i++)
-		reap_ok(pids[i], "waiter");
+		tfix_reap_ok(pids[i], "waiter");
 	wait_for_woken(d, NWAITERS);
 	ps_condition_free(c);
 	ps_dict_free(d);
@@ -591,7 +437,7 @@ static void test_notify_counts(void **state)
  * stays blocked while another process holds the lock. */
 static int child_timed_wait(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_condition *c = ps_condition_open(ctx, "tw", NULL);
 
 	(void)i;
@@ -608,20 +454,20 @@ static int child_timed_wait(const struct tdaemon *td, int i)
 
 static void test_timed_out_wait_requeues(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_condition *c = ps_condition_open(f->ctx, "tw", NULL);
 	int status;
 	pid_t pid;
 
 	assert_non_null(c);
-	pid = fork_child(&f->td, 0, child_timed_wait);
+	pid = tfix_spawn(&f->td, 0, child_timed_wait);
 	wait_for_waiters(f->ctx, "tw", 1);
 	assert_int_equal(ps_condition_acquire(c, 1, -1, NULL), 1);
 	/* Well past the wait's 0.3 s, it still waits for the lock. */
 	if (tutil_wait_child(pid, 1500, &status) == 0)
 		fail_msg("the waiter ended early: %s", tutil_status_str(status, (char[32]){ 0 }, 32));
 	assert_int_equal(ps_condition_release(c), 0);
-	reap_ok(pid, "timed waiter");
+	tfix_reap_ok(pid, "timed waiter");
 	ps_condition_free(c);
 }
 
@@ -629,7 +475,7 @@ static void test_timed_out_wait_requeues(void **state)
  * one behind it instead of being lost. */
 static void test_dead_waiter(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_condition *c = ps_condition_open(f->ctx, "dw", NULL);
 	pid_t dead, live;
 	int status;
@@ -638,11 +484,11 @@ static void test_dead_waiter(void **state)
 	dead = start_raw_cond_waiter(&f->td, ps_condition_id(c), "nil", "true");
 	live = start_raw_cond_waiter(&f->td, ps_condition_id(c), "nil", "true");
 	assert_int_equal(kill(dead, SIGKILL), 0);
-	assert_int_equal(tutil_reap(dead, CHILD_MS), 128 + SIGKILL);
+	assert_int_equal(tutil_reap(dead, TFIX_CHILD_MS), 128 + SIGKILL);
 	assert_int_equal(ps_condition_acquire(c, 1, -1, NULL), 1);
 	assert_int_equal(ps_condition_notify(c, 1), 0);
 	assert_int_equal(ps_condition_release(c), 0);
-	assert_int_equal(tutil_wait_child(live, CHILD_MS, &status), 0);
+	assert_int_equal(tutil_wait_child(live, TFIX_CHILD_MS, &status), 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	wait_for_waiters(f->ctx, "dw", 0);
@@ -653,32 +499,32 @@ static void test_dead_waiter(void **state)
  * at once and answers false; one notified answers true. */
 static void test_raw_wait_outcomes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_condition *c = ps_condition_open(f->ctx, "ro", NULL);
 	pid_t a, b;
 
 	assert_non_null(c);
 	a = start_raw_cond_waiter(&f->td, ps_condition_id(c), "0.2", "false");
-	reap_ok(a, "timed-out waiter");
+	tfix_reap_ok(a, "timed-out waiter");
 	b = start_raw_cond_waiter(&f->td, ps_condition_id(c), "30", "true");
 	assert_int_equal(ps_condition_acquire(c, 1, -1, NULL), 1);
 	assert_int_equal(ps_condition_notify_all(c), 0);
 	assert_int_equal(ps_condition_release(c), 0);
-	reap_ok(b, "notified waiter");
+	tfix_reap_ok(b, "notified waiter");
 	ps_condition_free(c);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_condition_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_condition_on_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_condition_rlock_levels, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_producer_consumer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timed_out_wait_requeues, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_waiter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_wait_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_condition_rules, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_condition_on_lock, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_condition_rlock_levels, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_producer_consumer, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_notify_counts, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_timed_out_wait_requeues, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_waiter, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_wait_outcomes, tfix_setup, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

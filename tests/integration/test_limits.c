@@ -430,21 +430,42 @@ static void pings_fast(ps_ctx *ctx, int n, int max_ms)
 	}
 }
 
+/* Milliseconds n pings take. */
+static int64_t pings_ms(ps_ctx *ctx, int n)
+{
+	int64_t t0 = tutil_now_ms();
+
+	for (int i = 0; i < n; i++)
+		assert_int_equal(ps_ping(ctx), 0);
+	return tutil_now_ms() - t0;
+}
+
+/* Others keep their speed: n pings take at most 4 times (plus 250 ms of
+ * scheduling noise) what they took with nobody misbehaving. */
+static void same_speed(ps_ctx *ctx, int n, int64_t base_ms)
+{
+	int64_t ms = pings_ms(ctx, n);
+
+	if (ms > 4 * base_ms + 250)
+		fail_msg("%d pings took %lld ms, %lld ms before", n, (long long)ms, (long long)base_ms);
+}
+
 /* A client that asks for replies and does not read them is first no
  * longer read, then cut off once its backlog has stayed over the limit
  * for --backlog-timeout; one that catches up before then keeps its
  * connection and gets every reply. Another client keeps its speed. */
 static void test_backlog_timeout(void **state)
 {
-	static const char *const args[] = { "--max-message", "1024", "--backlog-timeout", "1000", NULL };
+	static const char *const args[] = { "--max-message", "1024", "--backlog-timeout", "2000", NULL };
 	struct fix *f = *state;
 	struct traw r;
 	ps_ctx *other;
 	int sent, got = 0;
-	int64_t t0;
+	int64_t t0, base;
 
 	start(f, args);
 	other = tdaemon_connect(&f->td);
+	base = pings_ms(other, 200);
 	assert_string_equal(C(other, "open", "[\"list\", \"l\"]"), "1");
 	assert_string_equal(C(other, "list.extend", "[1, [b\"00\", b\"01\", b\"02\"]]"), "nil");
 	/* Replies of ~800 bytes: each 20-byte request asks for 40 times its size. */
@@ -458,7 +479,7 @@ static void test_backlog_timeout(void **state)
 	sent = flood(&r, "list.getitem", "[1, 0]", 400);
 	assert_true(sent > 0);
 	t0 = tutil_now_ms();
-	pings_fast(other, 200, 500);
+	same_speed(other, 200, base);
 	while (got < sent) {
 		char code[64], msg[256];
 		if (traw_response(&r, (uint32_t)(1000 + got), code, sizeof code, msg, sizeof msg) != 0)
@@ -468,10 +489,10 @@ static void test_backlog_timeout(void **state)
 	/* Past the timeout: cut off, not before it. */
 	sent = flood(&r, "list.getitem", "[1, 0]", 60000);
 	t0 = tutil_now_ms();
-	pings_fast(other, 200, 500);
+	same_speed(other, 200, base);
 	assert_int_equal(wait_closed(&r, WAIT_MS), 0);
-	assert_true(tutil_now_ms() - t0 >= 1000 - FLOOD_IDLE_MS - 300);
-	pings_fast(other, 200, 500);
+	assert_true(tutil_now_ms() - t0 >= 2000 - FLOOD_IDLE_MS - 300);
+	same_speed(other, 200, base);
 	traw_close(&r);
 	ps_free(other);
 }

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,110 +27,15 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 
-#define CHILD_MS 60000
 /* A waiter told of a dead holder must get the lock well before this. */
 #define PROMPT_MS 5000
 
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-/* ---- children ------------------------------------------------------------- */
-
-/* Every child forked by a test, so that one a failed test left behind
- * (a holder waiting to be killed) is killed in teardown, never leaked. */
-static pid_t kids[256];
-static int nkids;
-
-/* fork(), recording the child; the child dies with the test binary. */
-static pid_t fork_kid(void)
-{
-	pid_t parent = getpid();
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(99);
-		return 0;
-	}
-	if (pid > 0 && nkids < (int)(sizeof kids / sizeof kids[0]))
-		kids[nkids++] = pid;
-	return pid;
-}
-
-/* Kills and reaps the children still unreaped (a reaped pid is skipped:
- * waitpid says so without touching whoever may own the number now). */
-static void kill_kids(void)
-{
-	for (int i = 0; i < nkids; i++) {
-		int status;
-
-		if (waitpid(kids[i], &status, WNOHANG) == 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], &status, 0);
-		}
-	}
-	nkids = 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	kill_kids();
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
 /* ---- helpers -------------------------------------------------------------- */
-
-static ps_ctx *child_connect(const struct tdaemon *td)
-{
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
-
-	if (ps_err(ctx) != PS_ERR_NONE)
-		_exit(90);
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
-	return ctx;
-}
-
-static void expect_remote(ps_ctx *ctx, int rc, const char *code, const char *text)
-{
-	assert_int_equal(rc, -1);
-	assert_int_equal(ps_err(ctx), PS_ERR_REMOTE);
-	assert_string_equal(ps_errcode(ctx), code);
-	if (text != NULL && strstr(ps_errstr(ctx), text) == NULL)
-		fail_msg("error \"%s\" does not say \"%s\"", ps_errstr(ctx), text);
-}
 
 /* Waits up to ms for a byte on fd. */
 static void expect_signal(int fd, int ms)
@@ -156,28 +60,17 @@ static void run_children(const struct tdaemon *td, int n, int (*fn)(const struct
 	pid_t pids[64];
 
 	for (int i = 0; i < n; i++) {
-		pids[i] = fork_kid();
+		pids[i] = tfix_fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
 			_exit(fn(td, i));
 	}
 	for (int i = 0; i < n; i++) {
-		int rc = tutil_reap(pids[i], CHILD_MS);
+		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
 
 		if (rc != 0)
 			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
 	}
-}
-
-/* A generic call, its outcome as text (tval_res). */
-static const char *call_text(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n, len = 0;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	int rc = ps_call(ctx, method, p, n, &res, &len);
-
-	return tval_res(ctx, rc, res, len);
 }
 
 /* ---- raw waiters ----------------------------------------------------------- */
@@ -210,7 +103,7 @@ static int raw_waiter(const struct tdaemon *td, const struct raw_wait *w, int fd
 	if (traw_response(&r, 2, code, sizeof code, msg, sizeof msg) != 0)
 		return 82;      /* the call was answered at once, not parked */
 	signal_parent(fd);
-	if (traw_read_msg(&r, CHILD_MS) < 0 || r.m.msgid != 1)
+	if (traw_read_msg(&r, TFIX_CHILD_MS) < 0 || r.m.msgid != 1)
 		return 83;
 	got = tval_text(r.m.result, r.m.result_len);
 	if (strncmp(got, w->expect, strlen(w->expect)) != 0 ||
@@ -233,19 +126,11 @@ static int raw_waiter(const struct tdaemon *td, const struct raw_wait *w, int fd
 /* Forks a raw waiter and waits until it is parked. */
 static pid_t start_raw_waiter(const struct tdaemon *td, const struct raw_wait *w)
 {
-	int pfd[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = tfix_fork_parked(&fd, "raw waiter");
 
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork_kid();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		_exit(raw_waiter(td, w, pfd[1]));
-	}
-	close(pfd[1]);
-	expect_signal(pfd[0], CHILD_MS);
-	close(pfd[0]);
+	if (pid == 0)
+		_exit(raw_waiter(td, w, fd));
 	return pid;
 }
 
@@ -268,7 +153,7 @@ static void raw_wait_init(struct raw_wait *w, const char *type, uint64_t id, con
 
 static void test_lock_semantics(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_new(f->ctx, PS_LOCK);
 	struct ps_acquired a, b;
 	int locked = -1;
@@ -295,7 +180,7 @@ static void test_lock_semantics(void **state)
 	assert_int_equal(ps_lock_acquire(l, 1, 0, NULL), 0);
 
 	assert_int_equal(ps_lock_release(l), 0);
-	expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "release unlocked lock");
+	tfix_expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "release unlocked lock");
 
 	/* Tokens grow with every acquisition. */
 	assert_int_equal(ps_lock_acquire(l, 1, 5, &b), 1);
@@ -307,7 +192,7 @@ static void test_lock_semantics(void **state)
 /* Python allows any thread to release a Lock; here, any connection. */
 static void test_lock_released_by_another(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_lock *l = ps_lock_open(f->ctx, "L", PS_LOCK);
 	ps_lock *lo = ps_lock_open(other, "L", PS_LOCK);
@@ -334,7 +219,7 @@ static void test_lock_released_by_another(void **state)
 
 static void test_rlock_semantics(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_lock *l = ps_lock_open(f->ctx, "R", PS_RLOCK);
 	ps_lock *lo = ps_lock_open(other, "R", PS_RLOCK);
@@ -349,7 +234,7 @@ static void test_rlock_semantics(void **state)
 	assert_int_equal(ps_lock_acquire(l, 1, 1, &b), 1);
 	/* What an operator sees: who holds it, how deep, with which token. */
 	{
-		const char *d = call_text(other, "describe", "[\"R\"]");
+		const char *d = tfix_call(other, "describe", "[\"R\"]");
 		char want[64];
 
 		snprintf(want, sizeof want, "\"count\": 3, \"token\": %llu}]", (unsigned long long)a.token);
@@ -357,14 +242,14 @@ static void test_rlock_semantics(void **state)
 			fail_msg("describe says %s", d);
 	}
 
-	expect_remote(other, ps_lock_release(lo), "RuntimeError", "cannot release un-acquired lock");
+	tfix_expect_remote(other, ps_lock_release(lo), "RuntimeError", "cannot release un-acquired lock");
 	assert_int_equal(ps_lock_acquire(lo, 0, -1, NULL), 0);
 	assert_int_equal(ps_lock_acquire(lo, 1, 0.1, NULL), 0);
 	assert_int_equal(ps_lock_release(l), 0);
 	assert_int_equal(ps_lock_release(l), 0);
 	assert_int_equal(ps_lock_acquire(lo, 0, -1, NULL), 0);     /* one level left */
 	assert_int_equal(ps_lock_release(l), 0);
-	expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "cannot release un-acquired lock");
+	tfix_expect_remote(f->ctx, ps_lock_release(l), "RuntimeError", "cannot release un-acquired lock");
 	assert_int_equal(ps_lock_acquire(lo, 0, -1, &b), 1);
 	assert_true(b.token > a.token);
 	assert_int_equal(ps_lock_release(lo), 0);
@@ -375,7 +260,7 @@ static void test_rlock_semantics(void **state)
 
 static void test_semaphore_semantics(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_semaphore *s = ps_semaphore_open(f->ctx, "S", 2, 0);
 	ps_semaphore *so = ps_semaphore_open(other, "S", 99, 0);  /* exists: 99 ignored */
@@ -395,7 +280,7 @@ static void test_semaphore_semantics(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ps_semaphore_acquire(s, 0, -1, NULL), 1);
 	assert_int_equal(ps_semaphore_acquire(s, 0, -1, NULL), 0);
-	expect_remote(other, ps_semaphore_release_n(so, 0), "ValueError", "n must be one or more");
+	tfix_expect_remote(other, ps_semaphore_release_n(so, 0), "ValueError", "n must be one or more");
 	assert_null(ps_semaphore_new(f->ctx, -1, 0));
 	assert_string_equal(ps_errcode(f->ctx), "ValueError");
 	ps_semaphore_free(s);
@@ -405,15 +290,15 @@ static void test_semaphore_semantics(void **state)
 
 static void test_bounded_semaphore(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_semaphore *s = ps_semaphore_new(f->ctx, 2, 1);
 
 	assert_non_null(s);
-	expect_remote(f->ctx, ps_semaphore_release(s), "ValueError", "Semaphore released too many times");
+	tfix_expect_remote(f->ctx, ps_semaphore_release(s), "ValueError", "Semaphore released too many times");
 	assert_int_equal(ps_semaphore_acquire(s, 1, -1, NULL), 1);
-	expect_remote(f->ctx, ps_semaphore_release_n(s, 2), "ValueError", "released too many times");
+	tfix_expect_remote(f->ctx, ps_semaphore_release_n(s, 2), "ValueError", "released too many times");
 	assert_int_equal(ps_semaphore_release(s), 0);
-	expect_remote(f->ctx, ps_semaphore_release(s), "ValueError", "released too many times");
+	tfix_expect_remote(f->ctx, ps_semaphore_release(s), "ValueError", "released too many times");
 	assert_int_equal(ps_semaphore_acquire(s, 0, -1, NULL), 1);
 	assert_int_equal(ps_semaphore_acquire(s, 0, -1, NULL), 1);
 	assert_int_equal(ps_semaphore_acquire(s, 0, -1, NULL), 0);
@@ -424,9 +309,9 @@ static void test_bounded_semaphore(void **state)
 /* Argument checking on the wire. */
 static void test_wire_errors(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
-#define CALL(method, params) call_text(f->ctx, method, params)
+#define CALL(method, params) tfix_call(f->ctx, method, params)
 	assert_string_equal(CALL("create", "[\"lock\"]"), "1");
 	assert_string_equal(CALL("lock.acquire", "[1]"), "{\"acquired\": true, \"token\": 1, \"abandoned\": false}");
 	assert_string_equal(CALL("lock.acquire", "[1, false]"), "{\"acquired\": false, \"token\": 0, \"abandoned\": false}");
@@ -463,7 +348,7 @@ static void test_wire_errors(void **state)
  * one any process wrote there. */
 static int child_counter(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_lock *l = ps_lock_open(ctx, "counter-lock", PS_LOCK);
 	ps_dict *d = ps_dict_open(ctx, "counter");
 	struct ps_acquired a;
@@ -493,7 +378,7 @@ static int child_counter(const struct tdaemon *td, int i)
 
 static void test_counter_under_lock(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "counter");
 	int64_t n = -1, token = -1;
 
@@ -516,7 +401,7 @@ static void test_counter_under_lock(void **state)
  * recording any moment when more than SEM_UNITS were inside. */
 static int child_semaphore(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_semaphore *s = ps_semaphore_open(ctx, "gate", SEM_UNITS, 0);
 	ps_dict *d = ps_dict_open(ctx, "gate-stats");
 	int64_t inside = 0, entered = 0;
@@ -548,7 +433,7 @@ static int child_semaphore(const struct tdaemon *td, int i)
 
 static void test_semaphore_bounds_concurrency(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "gate-stats");
 	ps_semaphore *s = ps_semaphore_open(f->ctx, "gate", SEM_UNITS, 0);
 	int64_t v;
@@ -580,7 +465,7 @@ enum holder_kind { HOLD_LOCK, HOLD_RLOCK_TWICE, HOLD_SEMAPHORE };
  * killed. */
 static int holder_child(const struct tdaemon *td, enum holder_kind kind, int fd)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_lock *l;
 	ps_semaphore *s;
 
@@ -612,21 +497,21 @@ static pid_t start_holder(const struct tdaemon *td, enum holder_kind kind)
 	pid_t pid;
 
 	assert_int_equal(pipe(pfd), 0);
-	pid = fork_kid();
+	pid = tfix_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(pfd[0]);
 		_exit(holder_child(td, kind, pfd[1]));
 	}
 	close(pfd[1]);
-	expect_signal(pfd[0], CHILD_MS);
+	expect_signal(pfd[0], TFIX_CHILD_MS);
 	close(pfd[0]);
 	return pid;
 }
 
 /* A process holding the object id is killed while another process waits:
  * the waiter gets it promptly, is told the holder died, and releases it. */
-static void dead_holder(struct fix *f, enum holder_kind kind, uint64_t id)
+static void dead_holder(struct tfix *f, enum holder_kind kind, uint64_t id)
 {
 	static const char *const types[] = { "lock", "rlock", "semaphore" };
 	static const char *const releases[] = { "lock.release", "rlock.release", "semaphore.release" };
@@ -642,8 +527,8 @@ static void dead_holder(struct fix *f, enum holder_kind kind, uint64_t id)
 	assert_int_equal(tutil_wait_child(waiter, 300, &status), -1);     /* really waiting */
 	t0 = tutil_now_ms();
 	assert_int_equal(kill(holder, SIGKILL), 0);
-	assert_int_equal(tutil_reap(holder, CHILD_MS), 128 + SIGKILL);
-	assert_int_equal(tutil_wait_child(waiter, CHILD_MS, &status), 0);
+	assert_int_equal(tutil_reap(holder, TFIX_CHILD_MS), 128 + SIGKILL);
+	assert_int_equal(tutil_wait_child(waiter, TFIX_CHILD_MS, &status), 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(tutil_now_ms() - t0 < PROMPT_MS);
@@ -651,7 +536,7 @@ static void dead_holder(struct fix *f, enum holder_kind kind, uint64_t id)
 
 static void test_dead_lock_holder(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_open(f->ctx, "held", PS_LOCK);
 	struct ps_acquired a;
 
@@ -665,7 +550,7 @@ static void test_dead_lock_holder(void **state)
 
 static void test_dead_rlock_holder(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_open(f->ctx, "held", PS_RLOCK);
 	struct ps_acquired a;
 
@@ -680,7 +565,7 @@ static void test_dead_rlock_holder(void **state)
 
 static void test_dead_semaphore_holder(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_semaphore *s = ps_semaphore_open(f->ctx, "held", 2, 0);
 	struct ps_acquired a;
 
@@ -702,7 +587,7 @@ static void test_dead_semaphore_holder(void **state)
  * waiter behind it, and nothing is marked abandoned. */
 static void test_dead_waiter(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_new(f->ctx, PS_LOCK);
 	struct raw_wait w;
 	struct ps_acquired a;
@@ -716,10 +601,10 @@ static void test_dead_waiter(void **state)
 		      "lock.release");
 	dead = start_raw_waiter(&f->td, &w);
 	assert_int_equal(kill(dead, SIGKILL), 0);
-	assert_int_equal(tutil_reap(dead, CHILD_MS), 128 + SIGKILL);
+	assert_int_equal(tutil_reap(dead, TFIX_CHILD_MS), 128 + SIGKILL);
 	live = start_raw_waiter(&f->td, &w);
 	assert_int_equal(ps_lock_release(l), 0);
-	assert_int_equal(tutil_wait_child(live, CHILD_MS, &status), 0);
+	assert_int_equal(tutil_wait_child(live, TFIX_CHILD_MS, &status), 0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(ps_lock_acquire(l, 0, -1, &a), 1);
@@ -731,7 +616,7 @@ static void test_dead_waiter(void **state)
 /* Waiters are served in the order they came. */
 static void test_fifo(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_new(f->ctx, PS_LOCK);
 	struct raw_wait w[3];
 	pid_t pids[3];
@@ -748,7 +633,7 @@ static void test_fifo(void **state)
 	}
 	assert_int_equal(ps_lock_release(l), 0);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(tutil_wait_child(pids[i], CHILD_MS, &status), 0);
+		assert_int_equal(tutil_wait_child(pids[i], TFIX_CHILD_MS, &status), 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			fail_msg("waiter %d: exit %d", i, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
@@ -770,7 +655,7 @@ static const char *raw_text(const struct traw *r)
 
 static void test_many_waiters(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_new(f->ctx, PS_LOCK);
 	char code[64], msg[256], want[96];
 	struct ps_acquired a;
@@ -812,7 +697,7 @@ static void test_many_waiters(void **state)
 		/* The release's answer and the next holder's may come in either
 		 * order; the next acquire must be answered before its release. */
 		while (!released || (k < NMANY && next < k + 2)) {
-			assert_int_equal(traw_read_msg(&r, CHILD_MS), 0);
+			assert_int_equal(traw_read_msg(&r, TFIX_CHILD_MS), 0);
 			if (r.m.msgid == NMANY + 1 + k) {
 				assert_string_equal(raw_text(&r), "nil");
 				released = 1;
@@ -836,7 +721,7 @@ static void test_many_waiters(void **state)
 /* A wait longer than the context's timeout is not cut short by it. */
 static int child_long_wait(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = child_connect(td);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_lock *l = ps_lock_open(ctx, "slow", PS_LOCK);
 	struct ps_acquired a;
 	int64_t t0;
@@ -857,14 +742,14 @@ static int child_long_wait(const struct tdaemon *td, int i)
 
 static void test_long_wait_beats_context_timeout(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_lock *l = ps_lock_open(f->ctx, "slow", PS_LOCK);
 	pid_t pid;
 	int status;
 
 	assert_non_null(l);
 	assert_int_equal(ps_lock_acquire(l, 1, -1, NULL), 1);
-	pid = fork_kid();
+	pid = tfix_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(child_long_wait(&f->td, 0));
@@ -873,7 +758,7 @@ static void test_long_wait_beats_context_timeout(void **state)
 		fail_msg("the waiter ended early: %s", tutil_status_str(status, (char[32]){ 0 }, 32));
 	/* ...until the lock is free. */
 	assert_int_equal(ps_lock_release(l), 0);
-	assert_int_equal(tutil_reap(pid, CHILD_MS), 0);
+	assert_int_equal(tutil_reap(pid, TFIX_CHILD_MS), 0);
 	ps_lock_free(l);
 }
 
@@ -883,7 +768,7 @@ static void test_long_wait_beats_context_timeout(void **state)
  * its workers' total must come out whole. */
 static void test_example(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	const char *daemon = getenv("PS_DAEMON");
 	char path[512], out[256], *slash;
 	int p[2], status;
@@ -900,7 +785,7 @@ static void test_example(void **state)
 		path[0] = '\0';
 	strncat(path, "examples/lock", sizeof path - strlen(path) - 1);
 	assert_int_equal(pipe(p), 0);
-	pid = fork_kid();
+	pid = tfix_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(p[1], STDOUT_FILENO);
@@ -917,7 +802,7 @@ static void test_example(void **state)
 		len += (size_t)n;
 	out[len] = '\0';
 	close(p[0]);
-	assert_int_equal(tutil_wait_child(pid, CHILD_MS, &status), 0);
+	assert_int_equal(tutil_wait_child(pid, TFIX_CHILD_MS, &status), 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("%s failed (%d): %s", path, WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
 	assert_string_equal(out, "counter = 2000 (expected 2000)\n");
@@ -926,22 +811,22 @@ static void test_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lock_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_released_by_another, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rlock_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_semaphore_semantics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bounded_semaphore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wire_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counter_under_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_semaphore_bounds_concurrency, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_lock_holder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_rlock_holder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_semaphore_holder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_waiter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_waiters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_wait_beats_context_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_semantics, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_released_by_another, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_rlock_semantics, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_semaphore_semantics, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_semaphore, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_wire_errors, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_counter_under_lock, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_semaphore_bounds_concurrency, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_lock_holder, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_rlock_holder, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_semaphore_holder, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_waiter, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fifo, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_many_waiters, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_long_wait_beats_context_timeout, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_example, tfix_setup, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,65 +16,10 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tval.h"
 
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
 /* ---- helpers ---------------------------------------------------------- */
-
-static const char *rpc(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	size_t rlen = 0;
-	int rc = ps_call(ctx, method, p, n, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
-}
-
-static const char *on(ps_ctx *ctx, const char *method, uint64_t id, const char *more)
-{
-	char text[512];
-
-	snprintf(text, sizeof text, more[0] != '\0' ? "[%llu, %s]" : "[%llu]", (unsigned long long)id, more);
-	return rpc(ctx, method, text);
-}
 
 static ps_namespace *make(ps_ctx *ctx, const char *attrs)
 {
@@ -135,7 +80,7 @@ static int has(ps_namespace *ns, ps_ctx *ctx, const char *name)
 
 static void test_attributes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, NULL);
 	size_t len = 9;
 
@@ -175,7 +120,7 @@ static void test_attributes(void **state)
 
 static void test_getattr_default(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, "{\"a\": 1}");
 	size_t dn;
 	const uint8_t *def = tval_enc("\"dflt\"", &dn);
@@ -186,8 +131,8 @@ static void test_getattr_default(void **state)
 	assert_string_equal(tval_res(f->ctx, 0, out, n), "1");
 	assert_int_equal(ps_namespace_getattr_default(ns, "b", def, dn, &out, &n), 0);
 	assert_string_equal(tval_res(f->ctx, 0, out, n), "\"dflt\"");
-	assert_string_equal(on(f->ctx, "namespace.getattr", ps_namespace_id(ns), "\"b\", nil"), "nil");
-	assert_string_equal(on(f->ctx, "namespace.getattr", ps_namespace_id(ns), "\"b\", 1, 2"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.getattr", ps_namespace_id(ns), "\"b\", nil"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "namespace.getattr", ps_namespace_id(ns), "\"b\", 1, 2"), "!TypeError");
 	/* The default is not stored. */
 	assert_string_equal(vars(ns, f->ctx), "{\"a\": 1}");
 	ps_namespace_free(ns);
@@ -195,7 +140,7 @@ static void test_getattr_default(void **state)
 
 static void test_dir_sorted(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, "{\"b\": 1, \"a\": 2, \"B\": 3, \"\xc3\xa9\": 4, \"ab\": 5, \"\": 6}");
 
 	/* sorted(["b", "a", "B", "é", "ab", ""]) in Python. */
@@ -210,37 +155,37 @@ static void test_dir_sorted(void **state)
 
 static void test_names_must_be_str(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, NULL);
 	uint64_t id = ps_namespace_id(ns);
 
-	assert_string_equal(on(f->ctx, "namespace.setattr", id, "5, 1"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.setattr", id, "5, 1"), "!TypeError");
 	assert_true(strstr(ps_errstr(f->ctx), "attribute name must be string") != NULL);
-	assert_string_equal(on(f->ctx, "namespace.setattr", id, "b\"61\", 1"), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.getattr", id, "nil"), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.delattr", id, "[\"a\"]"), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.has", id, "1.5"), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.setattr", id, "\"a\""), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.setattr", id, "\"a\", 1, 2"), "!TypeError");
-	assert_string_equal(on(f->ctx, "namespace.vars", id, "1"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.setattr", id, "b\"61\", 1"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.getattr", id, "nil"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.delattr", id, "[\"a\"]"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.has", id, "1.5"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.setattr", id, "\"a\""), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.setattr", id, "\"a\", 1, 2"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.vars", id, "1"), "!TypeError");
 	/* A name that is not UTF-8. */
-	assert_string_equal(on(f->ctx, "namespace.setattr", id, "\"\\xff\", 1"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "namespace.setattr", id, "\"\\xff\", 1"), "!TypeError");
 	assert_string_equal(vars(ns, f->ctx), "{}");
 	ps_namespace_free(ns);
 }
 
 static void test_create_args(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, "{\"a\": 1, \"b\": [2], \"a\": 3}");
 
 	/* A name given twice keeps its last value and its first place. */
 	assert_string_equal(vars(ns, f->ctx), "{\"a\": 3, \"b\": [2]}");
 	ps_namespace_free(ns);
-	assert_string_equal(rpc(f->ctx, "create", "[\"namespace\", [{\"a\": 1, 2: 3}]]"), "!TypeError");
-	assert_string_equal(rpc(f->ctx, "create", "[\"namespace\", [[1, 2]]]"), "!TypeError");
-	assert_string_equal(rpc(f->ctx, "create", "[\"namespace\", [{}, {}]]"), "!TypeError");
-	assert_string_equal(rpc(f->ctx, "create", "[\"namespace\", [{\"a\": ref(999)}]]"), "!NoSuchObject");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"namespace\", [{\"a\": 1, 2: 3}]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"namespace\", [[1, 2]]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"namespace\", [{}, {}]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"namespace\", [{\"a\": ref(999)}]]"), "!NoSuchObject");
 	assert_null(ps_namespace_new(f->ctx, "\x81", 1));
 	assert_int_equal(ps_err(f->ctx), PS_ERR_ARG);
 	ns = make(f->ctx, "nil");
@@ -250,7 +195,7 @@ static void test_create_args(void **state)
 
 static void test_typed_helpers(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_namespace *ns = make(f->ctx, NULL);
 	char *s = NULL;
 	int64_t i = 0;
@@ -286,7 +231,7 @@ static void test_typed_helpers(void **state)
  * deleting the attribute lets it go. */
 static void test_references(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_namespace *ns = make(f->ctx, NULL);
 	ps_list *l = ps_list_new(f->ctx);
@@ -296,19 +241,19 @@ static void test_references(void **state)
 	snprintf(ref, sizeof ref, "ref(%llu)", (unsigned long long)lid);
 	assert_string_equal(setattr(ns, f->ctx, "items", ref), "ok");
 	ps_list_free(l);
-	assert_string_equal(on(other, "list.len", lid, ""), "0");
+	assert_string_equal(tfix_on(other, "list.len", lid, ""), "0");
 	assert_string_equal(getattr(ns, f->ctx, "items"), ref);
 	assert_string_equal(setattr(ns, f->ctx, "items", "nil"), "ok");
-	assert_string_equal(on(other, "list.len", lid, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", lid, ""), "!NoSuchObject");
 
 	l = ps_list_new(f->ctx);
 	lid = ps_list_id(l);
 	snprintf(ref, sizeof ref, "[ref(%llu)]", (unsigned long long)lid);
 	assert_string_equal(setattr(ns, f->ctx, "nested", ref), "ok");
 	ps_list_free(l);
-	assert_string_equal(on(other, "list.len", lid, ""), "0");
+	assert_string_equal(tfix_on(other, "list.len", lid, ""), "0");
 	assert_int_equal(ps_namespace_delattr(ns, "nested"), 0);
-	assert_string_equal(on(other, "list.len", lid, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", lid, ""), "!NoSuchObject");
 	assert_string_equal(setattr(ns, f->ctx, "gone", ref), "!NoSuchObject");
 	ps_namespace_free(ns);
 	ps_free(other);
@@ -316,16 +261,16 @@ static void test_references(void **state)
 
 static void test_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_namespace *ns = make(f->ctx, "{\"a\": 1}");
 	uint64_t id = ps_namespace_id(ns);
 	size_t n;
 	const uint8_t *init;
 
-	assert_string_equal(on(other, "namespace.vars", id, ""), "{\"a\": 1}");
+	assert_string_equal(tfix_on(other, "namespace.vars", id, ""), "{\"a\": 1}");
 	ps_namespace_free(ns);
-	assert_string_equal(on(other, "namespace.vars", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "namespace.vars", id, ""), "!NoSuchObject");
 
 	init = tval_enc("{\"v\": 1}", &n);
 	ns = ps_namespace_open(f->ctx, "config", init, n);
@@ -343,11 +288,11 @@ static void test_lifetime(void **state)
 	assert_string_equal(vars(ns, f->ctx), "{\"v\": 1, \"w\": 2}");
 	assert_int_equal(ps_delete(f->ctx, "config"), 0);
 	ps_namespace_free(ns);
-	assert_string_equal(on(other, "namespace.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "namespace.len", id, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 
 int main(void)
 {

@@ -18,50 +18,14 @@
 #include <cmocka.h>
 
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 #include "ps_buf.h"
 #include "ps_mp.h"
 
-#define CHILD_MS 60000
 #define BIG 1000000
 #define BATCH 20000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 /* Adds the integer keys [from, to) with value key * 2, in update batches
  * (one request per BATCH pairs). */
@@ -107,22 +71,11 @@ static uint32_t page_entries(const void *page, size_t len)
 	return t.v.n;
 }
 
-/* The outcome of method with params written as tval text. */
-static const char *call_text(ps_ctx *ctx, const char *method, const char *params)
-{
-	void *res = NULL;
-	size_t len, rlen = 0;
-	const uint8_t *p = tval_enc(params, &len);
-	int rc = ps_call(ctx, method, p, len, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
-}
-
 /* ---- a million entries ----------------------------------------------- */
 
 static void test_million(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "big");
 	unsigned char *seen = calloc(BIG, 1);
 	ps_dict_iter *it;
@@ -177,7 +130,7 @@ static void test_million(void **state)
 /* Keys only and values only, in insertion order, with a small count. */
 static void test_views_and_order(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_new(f->ctx);
 	ps_dict_iter *it;
 	const void *k, *v;
@@ -217,7 +170,7 @@ static void test_views_and_order(void **state)
 /* A page ends early once it passes 1 MiB, and holds at least one entry. */
 static void test_byte_bound(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_new(f->ctx);
 	ps_list *l = ps_list_new(f->ctx);
 	size_t big = 300 * 1024, len, total = 0;
@@ -276,7 +229,7 @@ static void test_byte_bound(void **state)
  * never existed. */
 static void test_scan_survives_compaction(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_new(f->ctx);
 	unsigned char *seen = calloc(4 * CHURN, 1);
 	int64_t fresh = 2 * CHURN, del = 1;
@@ -363,7 +316,7 @@ static int churner(const struct tdaemon *td)
 
 static void test_scan_with_concurrent_writer(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "churn");
 	unsigned char *seen = calloc(CHURN, 1);
 	ps_dict_iter *it;
@@ -411,7 +364,7 @@ static void test_scan_with_concurrent_writer(void **state)
 
 static void test_list_pages(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_list *l = ps_list_new(f->ctx);
 	struct ps_buf b;
 	msgpack_packer pk;
@@ -451,7 +404,7 @@ static void test_list_pages(void **state)
 
 static void test_scan_args(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_new(f->ctx);
 	ps_list *l = ps_list_new(f->ctx);
 	char params[96];
@@ -465,7 +418,7 @@ static void test_scan_args(void **state)
 	assert_int_equal(ps_dict_set_int(d, "b", 2), 0);
 	assert_int_equal(ps_list_append_int(l, 1), 0);
 #define CALL(method, fmt, id) \
-	(snprintf(params, sizeof params, fmt, (unsigned long long)(id)), call_text(f->ctx, method, params))
+	(snprintf(params, sizeof params, fmt, (unsigned long long)(id)), tfix_call(f->ctx, method, params))
 	assert_string_equal(CALL("dict.scan", "[%llu, 0, 10]", did), "[0, [\"a\", \"b\"]]");
 	assert_string_equal(CALL("dict.scan", "[%llu, 0, 10, \"items\"]", did), "[0, [[\"a\", 1], [\"b\", 2]]]");
 	assert_string_equal(CALL("dict.scan", "[%llu, 0, 10, \"values\"]", did), "[0, [1, 2]]");
@@ -492,13 +445,13 @@ static void test_scan_args(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_million, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_views_and_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_byte_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scan_survives_compaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scan_with_concurrent_writer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scan_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_million, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_views_and_order, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_byte_bound, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_survives_compaction, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_with_concurrent_writer, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_list_pages, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_args, tfix_setup, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

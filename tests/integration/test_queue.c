@@ -30,48 +30,11 @@
 #include <cmocka.h>
 
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 #include "ps_mp.h"
-
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 /* A context of the child's own (children never use cmocka). */
 static ps_ctx *child_connect(const struct tdaemon *td)
@@ -94,29 +57,10 @@ static pid_t spawn(const struct tdaemon *td, int (*fn)(const struct tdaemon *, i
 	return pid;
 }
 
-static void reap_ok(pid_t pid, const char *what)
-{
-	int rc = tutil_reap(pid, CHILD_MS);
-
-	if (rc != 0)
-		fail_msg("%s failed: %d (-1: hung, >128: signal)", what, rc);
-}
-
 /* "!Code" for the error of a failed call, "ok" for success. */
 static const char *outcome(ps_ctx *ctx, int rc)
 {
 	return tval_rc(ctx, rc);
-}
-
-/* The outcome of method with params written as tval text. */
-static const char *call_text(ps_ctx *ctx, const char *method, const char *params)
-{
-	void *res = NULL;
-	size_t len, rlen = 0;
-	const uint8_t *p = tval_enc(params, &len);
-	int rc = ps_call(ctx, method, p, len, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
 }
 
 /* ---- raw connections that park a call ---------------------------------- */
@@ -166,7 +110,7 @@ static int parked_get(const struct tdaemon *td, const struct parked *p)
 		return 2;
 	if (write(p->fd, &ok, 1) != 1)
 		return 3;
-	if (traw_read_msg(&r, CHILD_MS) < 0 || r.m.type != PS_MSG_RESPONSE || r.m.msgid != 1)
+	if (traw_read_msg(&r, TFIX_CHILD_MS) < 0 || r.m.type != PS_MSG_RESPONSE || r.m.msgid != 1)
 		return 4;
 	if (!(r.m.error_len == 1 && r.m.error[0] == 0xc0))
 		return 5;
@@ -187,7 +131,7 @@ static int parked_put(const struct tdaemon *td, const struct parked *p)
 	if (write(p->fd, &ok, 1) != 1)
 		return 3;
 	/* Until admitted, or killed by the parent. */
-	if (traw_read_msg(&r, CHILD_MS) < 0 || r.m.type != PS_MSG_RESPONSE || r.m.msgid != 1 ||
+	if (traw_read_msg(&r, TFIX_CHILD_MS) < 0 || r.m.type != PS_MSG_RESPONSE || r.m.msgid != 1 ||
 	    !(r.m.error_len == 1 && r.m.error[0] == 0xc0))
 		return 4;
 	traw_close(&r);
@@ -214,7 +158,7 @@ static pid_t spawn_parked(const struct tdaemon *td, int (*fn)(const struct tdaem
 	close(fds[1]);
 	if (read(fds[0], &c, 1) != 1) {
 		close(fds[0]);
-		fail_msg("parked child %d did not report (status %d)", (int)pid, tutil_reap(pid, CHILD_MS));
+		fail_msg("parked child %d did not report (status %d)", (int)pid, tutil_reap(pid, TFIX_CHILD_MS));
 	}
 	close(fds[0]);
 	return pid;
@@ -225,7 +169,7 @@ static void kill_child(pid_t pid)
 	int rc;
 
 	assert_int_equal(kill(pid, SIGKILL), 0);
-	rc = tutil_reap(pid, CHILD_MS);
+	rc = tutil_reap(pid, TFIX_CHILD_MS);
 	assert_int_equal(rc, 128 + SIGKILL);
 }
 
@@ -249,7 +193,7 @@ static void daemon_pause(struct tdaemon *td)
 		p = strrchr(buf, ')');
 		if (p != NULL && p[1] == ' ' && p[2] == 'T')
 			return;
-		if (tutil_now_ms() - t0 > CHILD_MS)
+		if (tutil_now_ms() - t0 > TFIX_CHILD_MS)
 			fail_msg("the daemon did not stop");
 	}
 }
@@ -263,7 +207,7 @@ static void daemon_resume(struct tdaemon *td)
 
 static void test_basics(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 0);
 	size_t n = 99;
 	int b = -1;
@@ -335,7 +279,7 @@ static void test_basics(void **state)
  * timeouts and leftovers, and what the daemon answers for each. */
 static void test_wire(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 2);
 	char params[128];
 	uint64_t id;
@@ -343,7 +287,7 @@ static void test_wire(void **state)
 	assert_non_null(q);
 	id = ps_queue_id(q);
 #define CALL(method, fmt, ...) \
-	(snprintf(params, sizeof params, fmt, __VA_ARGS__), call_text(f->ctx, method, params))
+	(snprintf(params, sizeof params, fmt, __VA_ARGS__), tfix_call(f->ctx, method, params))
 	assert_string_equal(CALL("queue.put", "[%llu, \"a\"]", (unsigned long long)id), "nil");
 	assert_string_equal(CALL("queue.put", "[%llu, \"b\", nil, nil]", (unsigned long long)id), "nil");
 	assert_string_equal(CALL("queue.full", "[%llu]", (unsigned long long)id), "true");
@@ -374,7 +318,7 @@ static void test_wire(void **state)
  * queue and ignores maxsize. */
 static void test_maxsize(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "bounded", 3);
 	ps_queue *q2 = ps_queue_open(f->ctx, "bounded", 100);
 	ps_queue *u = ps_queue_new(f->ctx, -5);
@@ -466,13 +410,13 @@ static int consumer(const struct tdaemon *td, int i)
 
 static void test_tutorial(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	/* The consumer may start first: it waits for the producer. */
 	pid_t c = spawn(&f->td, consumer, 0);
 	pid_t p = spawn(&f->td, producer, 0);
 
-	reap_ok(p, "producer");
-	reap_ok(c, "consumer");
+	tfix_reap_ok(p, "producer");
+	tfix_reap_ok(c, "consumer");
 }
 
 /* A consumer that waits with a timeout ends on Empty. */
@@ -503,7 +447,7 @@ static int timed_consumer(const struct tdaemon *td, int i)
 
 static void test_get_timeout(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "timed", 0);
 	pid_t c;
 
@@ -511,7 +455,7 @@ static void test_get_timeout(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ps_queue_put_int(q, i, 1, -1), 0);
 	c = spawn(&f->td, timed_consumer, 0);
-	reap_ok(c, "timed consumer");
+	tfix_reap_ok(c, "timed consumer");
 	ps_queue_free(q);
 }
 
@@ -566,7 +510,7 @@ static int many_consumer(const struct tdaemon *td, int i)
 
 static void test_many_producers_consumers(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "many", 16);
 	ps_list *got = ps_list_open(f->ctx, "got");
 	static unsigned char seen[NPROD * PER_PROD];
@@ -580,12 +524,12 @@ static void test_many_producers_consumers(void **state)
 	for (int i = 0; i < NPROD; i++)
 		prod[i] = spawn(&f->td, many_producer, i);
 	for (int i = 0; i < NPROD; i++)
-		reap_ok(prod[i], "producer");
+		tfix_reap_ok(prod[i], "producer");
 	/* One sentinel per consumer, behind every item. */
 	for (int i = 0; i < NCONS; i++)
 		assert_int_equal(ps_queue_put_nil(q, 1, -1), 0);
 	for (int i = 0; i < NCONS; i++)
-		reap_ok(cons[i], "consumer");
+		tfix_reap_ok(cons[i], "consumer");
 	assert_int_equal(ps_list_len(got, &n), 0);
 	assert_int_equal(n, NPROD * PER_PROD);
 	memset(seen, 0, sizeof seen);
@@ -630,7 +574,7 @@ static int bounded_producer(const struct tdaemon *td, int i)
 
 static void test_bounded_blocks(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "bounded", BOUND);
 	ps_dict *d = ps_dict_open(f->ctx, "progress");
 	int64_t t0, put = 0;
@@ -643,7 +587,7 @@ static void test_bounded_blocks(void **state)
 	p = spawn(&f->td, bounded_producer, 0);
 	/* Wait for the queue to fill up. */
 	t0 = tutil_now_ms();
-	while (ps_queue_qsize(q, &n) == 0 && n < BOUND && tutil_now_ms() - t0 < CHILD_MS)
+	while (ps_queue_qsize(q, &n) == 0 && n < BOUND && tutil_now_ms() - t0 < TFIX_CHILD_MS)
 		;
 	assert_int_equal(n, BOUND);
 	/* The producer is held back: not finished, and it never gets more than
@@ -663,7 +607,7 @@ static void test_bounded_blocks(void **state)
 		assert_int_equal(ps_queue_qsize(q, &n), 0);
 		assert_true(n <= BOUND);
 	}
-	reap_ok(p, "bounded producer");
+	tfix_reap_ok(p, "bounded producer");
 	assert_int_equal(ps_dict_get_int(d, "put", &put), 0);
 	assert_int_equal(put, BOUNDED_ITEMS);
 	ps_dict_free(d);
@@ -673,7 +617,7 @@ static void test_bounded_blocks(void **state)
 /* Several parked putters are admitted in the order they came. */
 static void test_putters_fifo(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 1);
 	const char *names[] = { "p0", "p1", "p2" };
 	pid_t pids[3];
@@ -692,7 +636,7 @@ static void test_putters_fifo(void **state)
 		free(s);
 	}
 	for (int i = 0; i < 3; i++)
-		reap_ok(pids[i], "parked putter");
+		tfix_reap_ok(pids[i], "parked putter");
 	ps_queue_free(q);
 }
 
@@ -704,7 +648,7 @@ static void test_putters_fifo(void **state)
  * EOF: the dead getter is still parked when the item arrives. */
 static void test_killed_getter(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 0);
 	struct traw put;
 	struct ps_buf b;
@@ -733,7 +677,7 @@ static void test_killed_getter(void **state)
 			assert_int_equal(traw_request(&put, round, "queue.put", b.data, b.len), 0);
 		}
 		assert_int_equal(traw_response(&put, round, NULL, 0, NULL, 0), 0);
-		reap_ok(live, "live getter");
+		tfix_reap_ok(live, "live getter");
 		assert_int_equal(ps_queue_qsize(q, &n), 0);
 		assert_int_equal(n, 0);
 	}
@@ -751,7 +695,7 @@ static void test_killed_getter(void **state)
  * (paused as above): the space it frees must not admit the dead item. */
 static void test_killed_putter(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 1);
 	struct traw get;
 	struct ps_buf b;
@@ -802,7 +746,7 @@ static void test_killed_putter(void **state)
  * daemon's clean exit under the sanitizer build proves it). */
 static void test_stop_with_parked_calls(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "held", 1);
 	ps_queue *e = ps_queue_open(f->ctx, "empty", 0);
 	struct traw put, get;
@@ -842,7 +786,7 @@ static int joiner(const struct tdaemon *td, int i)
 
 static void test_joinable(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_joinablequeue_open(f->ctx, "jobs", 0);
 	struct traw r;
 	int64_t v, t0, waited;
@@ -880,7 +824,7 @@ static void test_joinable(void **state)
 	assert_int_equal(ps_queue_task_done(q), 0);
 	assert_int_equal(traw_response(&r, 1, code, sizeof code, NULL, 0), 0);
 	traw_close(&r);
-	reap_ok(j, "joiner");
+	tfix_reap_ok(j, "joiner");
 	assert_int_equal(ps_queue_join(q, 0), 0);
 	assert_string_equal(outcome(f->ctx, ps_queue_task_done(q)), "!ValueError");
 	/* A put counts even when it goes straight to a waiting getter. */
@@ -923,7 +867,7 @@ static void *thread_getter(void *arg)
  * the same connection. */
 static void test_threads_one_ctx(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 1);
 	struct side s = { q, 0 };
 	pthread_t th;
@@ -962,7 +906,7 @@ static int late_putter(const struct tdaemon *td, int i)
 
 static void test_blocking_outlives_ctx_timeout(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_open(f->ctx, "late", 0);
 	int64_t t0, waited, v;
 	char *s = NULL;
@@ -980,7 +924,7 @@ static void test_blocking_outlives_ctx_timeout(void **state)
 	assert_int_equal(ps_queue_get_str(q, 1, -1, &s), 0);
 	assert_string_equal(s, "late");
 	free(s);
-	reap_ok(p, "late putter");
+	tfix_reap_ok(p, "late putter");
 	/* Other calls keep the context's timeout. */
 	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
 	ps_queue_free(q);
@@ -991,15 +935,8 @@ static void test_blocking_outlives_ctx_timeout(void **state)
 static int setup_small(void **state)
 {
 	static const char *const args[] = { "--max-message", "1024", NULL };
-	struct fix *f = calloc(1, sizeof *f);
 
-	if (f == NULL || tdaemon_start(&f->td, args) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = tdaemon_connect(&f->td);
-	*state = f;
-	return 0;
+	return tfix_setup_with(state, args);
 }
 
 /* An array of n float 32s: 5 bytes each as sent, 9 once stored. */
@@ -1019,7 +956,7 @@ static void floats(struct ps_buf *b, int n)
  * refused at put (TooLarge), on both paths: it could never be got. */
 static void test_item_too_large(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 0);
 	struct ps_buf b;
 	struct traw r;
@@ -1055,7 +992,7 @@ static void test_item_too_large(void **state)
  * code and its output. */
 static int run_example(const struct tdaemon *td, const char *path, char *out, size_t cap)
 {
-	int64_t deadline = tutil_now_ms() + CHILD_MS;
+	int64_t deadline = tutil_now_ms() + TFIX_CHILD_MS;
 	size_t n = 0;
 	int p[2];
 	pid_t pid;
@@ -1087,12 +1024,12 @@ static int run_example(const struct tdaemon *td, const char *path, char *out, si
 	}
 	out[n] = '\0';
 	close(p[0]);
-	return tutil_reap(pid, CHILD_MS);
+	return tutil_reap(pid, TFIX_CHILD_MS);
 }
 
 static void test_example(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	const char *d = getenv("PS_DAEMON");
 	char dir[512], path[600], out[4096], line[64];
 	const char *at = out;
@@ -1118,22 +1055,22 @@ static void test_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_basics, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wire, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_maxsize, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tutorial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_producers_consumers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bounded_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_putters_fifo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_killed_getter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_killed_putter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_with_parked_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_joinable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blocking_outlives_ctx_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads_one_ctx, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_example, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_item_too_large, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_basics, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_wire, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_maxsize, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_tutorial, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_get_timeout, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_many_producers_consumers, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_blocks, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_putters_fifo, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_killed_getter, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_killed_putter, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_with_parked_calls, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_joinable, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_outlives_ctx_timeout, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_threads_one_ctx, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_example, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_item_too_large, setup_small, tfix_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -14,52 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
-
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 static void run_child(const struct tdaemon *td, int (*fn)(const struct tdaemon *))
 {
@@ -69,7 +31,7 @@ static void run_child(const struct tdaemon *td, int (*fn)(const struct tdaemon *
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(fn(td));
-	rc = tutil_reap(pid, CHILD_MS);
+	rc = tutil_reap(pid, TFIX_CHILD_MS);
 	if (rc != 0)
 		fail_msg("child failed: %d (-1: hung, >128: signal)", rc);
 }
@@ -142,7 +104,7 @@ static int child_append(const struct tdaemon *td)
 
 static void test_nested_across_processes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *root = ps_dict_open(f->ctx, "root");
 	ps_list *l = ps_list_new(f->ctx);
 	ps_dict *cfg = ps_dict_new(f->ctx);
@@ -207,7 +169,7 @@ static void test_nested_across_processes(void **state)
  * proxy made from the reference holds it; then it is gone. */
 static void test_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *holder = ps_dict_new(f->ctx);
 	ps_list *l = ps_list_new(f->ctx);
 	ps_list *nested;
@@ -293,7 +255,7 @@ static int child_hold(const struct tdaemon *td)
 
 static void test_lifetime_across_processes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *root = ps_dict_open(f->ctx, "root");
 	ps_queue *go = ps_queue_open(f->ctx, "go", 0);
 	ps_queue *done = ps_queue_open(f->ctx, "done", 0);
@@ -319,7 +281,7 @@ static void test_lifetime_across_processes(void **state)
 	assert_int_equal(ps_dict_del_str(root, "l"), 0);
 	assert_string_equal(exists(f->ctx, lid), "\"list\"");
 	assert_int_equal(ps_queue_put_nil(go, 1, -1), 0);
-	assert_int_equal(tutil_reap(pid, CHILD_MS), 0);
+	assert_int_equal(tutil_reap(pid, TFIX_CHILD_MS), 0);
 	/* The child's handle went with it (released, or its connection
 	 * closed): the list is gone. */
 	assert_string_equal(exists(f->ctx, lid), "!NoSuchObject");
@@ -332,7 +294,7 @@ static void test_lifetime_across_processes(void **state)
 
 static void test_generic_and_checks(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_new(f->ctx);
 	ps_list *l = ps_list_new(f->ctx);
 	ps_dict *asdict;
@@ -405,7 +367,7 @@ static void test_generic_and_checks(void **state)
  * get that removes the item takes that hold away with it. */
 static void test_reference_in_queue(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_queue *q = ps_queue_new(f->ctx, 0);
 	ps_list *l = ps_list_new(f->ctx);
 	ps_list *kept;
@@ -439,7 +401,7 @@ static void test_reference_in_queue(void **state)
 /* A proxy made from a reference follows fork() like any other. */
 static void test_attached_proxy_in_child(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *root = ps_dict_open(f->ctx, "root");
 	ps_list *l = ps_list_new(f->ctx);
 	ps_list *nested;
@@ -456,7 +418,7 @@ static void test_attached_proxy_in_child(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		_exit(ps_list_append_str(nested, "child") == 0 ? 0 : 1);
-	assert_int_equal(tutil_reap(pid, CHILD_MS), 0);
+	assert_int_equal(tutil_reap(pid, TFIX_CHILD_MS), 0);
 	assert_int_equal(ps_list_len(nested, &n), 0);
 	assert_int_equal(n, 1);
 	ps_list_free(nested);
@@ -467,12 +429,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pack_decode),
-		cmocka_unit_test_setup_teardown(test_nested_across_processes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lifetime, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lifetime_across_processes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generic_and_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attached_proxy_in_child, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reference_in_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nested_across_processes, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_lifetime, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_lifetime_across_processes, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_generic_and_checks, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_attached_proxy_in_child, tfix_setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_reference_in_queue, tfix_setup, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

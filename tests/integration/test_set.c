@@ -19,71 +19,14 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 
 #define NPROC 6
 #define NADD 150
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static const char *rpc(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	size_t rlen = 0;
-	int rc = ps_call(ctx, method, p, n, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
-}
-
-/* The outcome of method on set s with more params as text. */
-static const char *on(ps_ctx *ctx, const char *method, uint64_t id, const char *more)
-{
-	char text[1024];
-
-	snprintf(text, sizeof text, more[0] != '\0' ? "[%llu, %s]" : "[%llu]", (unsigned long long)id, more);
-	return rpc(ctx, method, text);
-}
 
 static ps_set *make(ps_ctx *ctx, const char *members)
 {
@@ -155,7 +98,7 @@ static const char *ref(ps_set *s)
 
 static void test_members(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = make(f->ctx, NULL);
 	size_t len = 9;
 	void *out = NULL;
@@ -183,10 +126,10 @@ static void test_members(void **state)
 	/* Unhashable: a map, anywhere. */
 	assert_string_equal(add(s, f->ctx, "{\"k\": 1}"), "!TypeError");
 	assert_string_equal(add(s, f->ctx, "[1, {}]"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.contains", ps_set_id(s), "{}"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.discard", ps_set_id(s), "{}"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.add", ps_set_id(s), ""), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.add", ps_set_id(s), "1, 2"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.contains", ps_set_id(s), "{}"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.discard", ps_set_id(s), "{}"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.add", ps_set_id(s), ""), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.add", ps_set_id(s), "1, 2"), "!TypeError");
 
 	/* discard ignores what is absent; remove does not. */
 	assert_string_equal(discard(s, f->ctx, "\"zz\""), "ok");
@@ -212,7 +155,7 @@ static void test_members(void **state)
 
 static void test_typed_helpers(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = make(f->ctx, NULL);
 	int in = -1;
 
@@ -237,50 +180,50 @@ static void test_typed_helpers(void **state)
 
 static void test_algebra_arrays(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = make(f->ctx, "[1, 2, 3, 4]");
 	uint64_t id = ps_set_id(s);
 
-	assert_string_equal(on(f->ctx, "set.union", id, "[3, 4, 5], [6, 1]"), "[1, 2, 3, 4, 5, 6]");
-	assert_string_equal(on(f->ctx, "set.union", id, "[5, 5, 5]"), "[1, 2, 3, 4, 5]");
-	assert_string_equal(on(f->ctx, "set.union", id, ""), "[1, 2, 3, 4]");
-	assert_string_equal(on(f->ctx, "set.intersection", id, "[2, 3, 9], [3, 2]"), "[2, 3]");
-	assert_string_equal(on(f->ctx, "set.intersection", id, ""), "[1, 2, 3, 4]");
-	assert_string_equal(on(f->ctx, "set.intersection", id, "[]"), "[]");
-	assert_string_equal(on(f->ctx, "set.difference", id, "[1], [4, 7]"), "[2, 3]");
-	assert_string_equal(on(f->ctx, "set.difference", id, ""), "[1, 2, 3, 4]");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference", id, "[3, 4, 5, 6, 5]"), "[1, 2, 5, 6]");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference", id, ""), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "[3, 4, 5], [6, 1]"), "[1, 2, 3, 4, 5, 6]");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "[5, 5, 5]"), "[1, 2, 3, 4, 5]");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, ""), "[1, 2, 3, 4]");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection", id, "[2, 3, 9], [3, 2]"), "[2, 3]");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection", id, ""), "[1, 2, 3, 4]");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection", id, "[]"), "[]");
+	assert_string_equal(tfix_on(f->ctx, "set.difference", id, "[1], [4, 7]"), "[2, 3]");
+	assert_string_equal(tfix_on(f->ctx, "set.difference", id, ""), "[1, 2, 3, 4]");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference", id, "[3, 4, 5, 6, 5]"), "[1, 2, 5, 6]");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference", id, ""), "!TypeError");
 	assert_true(strstr(ps_errstr(f->ctx), "takes exactly one argument (0 given)") != NULL);
-	assert_string_equal(on(f->ctx, "set.symmetric_difference", id, "[1], [2]"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.isdisjoint", id, "[5, 6]"), "true");
-	assert_string_equal(on(f->ctx, "set.isdisjoint", id, "[4]"), "false");
-	assert_string_equal(on(f->ctx, "set.issubset", id, "[1, 2, 3, 4, 5]"), "true");
-	assert_string_equal(on(f->ctx, "set.issubset", id, "[1, 2]"), "false");
-	assert_string_equal(on(f->ctx, "set.issuperset", id, "[1, 2]"), "true");
-	assert_string_equal(on(f->ctx, "set.issuperset", id, "[1, 9]"), "false");
-	assert_string_equal(on(f->ctx, "set.issuperset", id, "[]"), "true");
-	assert_string_equal(on(f->ctx, "set.issubset", id, ""), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference", id, "[1], [2]"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.isdisjoint", id, "[5, 6]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.isdisjoint", id, "[4]"), "false");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", id, "[1, 2, 3, 4, 5]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", id, "[1, 2]"), "false");
+	assert_string_equal(tfix_on(f->ctx, "set.issuperset", id, "[1, 2]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.issuperset", id, "[1, 9]"), "false");
+	assert_string_equal(tfix_on(f->ctx, "set.issuperset", id, "[]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", id, ""), "!TypeError");
 	/* Operands: arrays of hashable members, or references to sets. */
-	assert_string_equal(on(f->ctx, "set.union", id, "5"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.union", id, "{\"a\": 1}"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.union", id, "[{}]"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.union", id, "ref(123456)"), "!NoSuchObject");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "5"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "{\"a\": 1}"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "[{}]"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, "ref(123456)"), "!NoSuchObject");
 	/* None of that changed the set. */
 	assert_string_equal(members(s, f->ctx), "[1, 2, 3, 4]");
 	ps_set_free(s);
 
 	s = make(f->ctx, NULL);
 	id = ps_set_id(s);
-	assert_string_equal(on(f->ctx, "set.issubset", id, "[]"), "true");
-	assert_string_equal(on(f->ctx, "set.isdisjoint", id, "[]"), "true");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference", id, "[2, 1]"), "[2, 1]");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", id, "[]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.isdisjoint", id, "[]"), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference", id, "[2, 1]"), "[2, 1]");
 	ps_set_free(s);
 }
 
 static void test_updates(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = make(f->ctx, "[1, 2, 3, 4]");
 	uint64_t id = ps_set_id(s);
 	size_t n;
@@ -289,28 +232,28 @@ static void test_updates(void **state)
 	p = tval_enc("[4, 5, 6]", &n);
 	assert_int_equal(ps_set_update(s, p, n), 0);
 	assert_string_equal(members(s, f->ctx), "[1, 2, 3, 4, 5, 6]");
-	assert_string_equal(on(f->ctx, "set.update", id, "[7], [8, 1], []"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[7], [8, 1], []"), "nil");
 	assert_string_equal(members(s, f->ctx), "[1, 2, 3, 4, 5, 6, 7, 8]");
 	p = tval_enc("[2, 4, 6, 8, 10]", &n);
 	assert_int_equal(ps_set_intersection_update(s, p, n), 0);
 	assert_string_equal(members(s, f->ctx), "[2, 4, 6, 8]");
-	assert_string_equal(on(f->ctx, "set.intersection_update", id, "[2, 4, 6], [4, 6, 8]"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection_update", id, "[2, 4, 6], [4, 6, 8]"), "nil");
 	assert_string_equal(members(s, f->ctx), "[4, 6]");
-	assert_string_equal(on(f->ctx, "set.update", id, "[1, 2, 3]"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[1, 2, 3]"), "nil");
 	p = tval_enc("[6]", &n);
 	assert_int_equal(ps_set_difference_update(s, p, n), 0);
-	assert_string_equal(on(f->ctx, "set.difference_update", id, "[1], [9, 3]"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.difference_update", id, "[1], [9, 3]"), "nil");
 	assert_string_equal(members(s, f->ctx), "[4, 2]");
 	p = tval_enc("[2, 5, 7]", &n);
 	assert_int_equal(ps_set_symmetric_difference_update(s, p, n), 0);
 	assert_string_equal(members(s, f->ctx), "[4, 5, 7]");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference_update", id, "[1], [2]"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference_update", id, "[1], [2]"), "!TypeError");
 
 	/* All or nothing: one bad member or operand and nothing is added. */
-	assert_string_equal(on(f->ctx, "set.update", id, "[100, 101], [102, {}]"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.update", id, "[100], ref(999999)"), "!NoSuchObject");
-	assert_string_equal(on(f->ctx, "set.update", id, "[100], 7"), "!TypeError");
-	assert_string_equal(on(f->ctx, "set.difference_update", id, "[4], 7"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[100, 101], [102, {}]"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[100], ref(999999)"), "!NoSuchObject");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[100], 7"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.difference_update", id, "[4], 7"), "!TypeError");
 	assert_string_equal(members(s, f->ctx), "[4, 5, 7]");
 	ps_set_free(s);
 }
@@ -318,7 +261,7 @@ static void test_updates(void **state)
 /* Operands that are other shared sets, or the set itself. */
 static void test_set_operands(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = make(f->ctx, "[1, 2, 3, 4]");
 	ps_set *t = make(f->ctx, "[3, 4, 10]");
 	ps_dict *d = ps_dict_new(f->ctx);
@@ -344,12 +287,12 @@ static void test_set_operands(void **state)
 	assert_int_equal(ps_set_issubset(s, rb, rn, &yes), 0);
 	assert_int_equal(yes, 0);
 	snprintf(text, sizeof text, "%s, [1, 2]", ref(t));
-	assert_string_equal(on(f->ctx, "set.union", id, text), "[1, 2, 3, 4, 10]");
-	assert_string_equal(on(f->ctx, "set.intersection", id, text), "[]");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, text), "[1, 2, 3, 4, 10]");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection", id, text), "[]");
 
 	/* A reference to something that is not a set. */
 	snprintf(text, sizeof text, "ref(%llu)", (unsigned long long)ps_dict_id(d));
-	assert_string_equal(on(f->ctx, "set.union", id, text), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, text), "!TypeError");
 
 	/* t <= s | t, and the update brings t's members in. */
 	assert_int_equal(ps_set_update(s, rb, rn), 0);
@@ -357,21 +300,21 @@ static void test_set_operands(void **state)
 	assert_int_equal(ps_set_issuperset(s, rb, rn, &yes), 0);
 	assert_int_equal(yes, 1);
 	snprintf(text, sizeof text, "%s", ref(s));
-	assert_string_equal(on(f->ctx, "set.issubset", ps_set_id(t), text), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", ps_set_id(t), text), "true");
 	assert_string_equal(members(t, f->ctx), "[3, 4, 10]");
 
 	/* The set itself: worked out against the set as it was. */
-	assert_string_equal(on(f->ctx, "set.issubset", id, ref(s)), "true");
-	assert_string_equal(on(f->ctx, "set.isdisjoint", id, ref(s)), "false");
-	assert_string_equal(on(f->ctx, "set.union", id, ref(s)), "[1, 2, 3, 4, 10]");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference", id, ref(s)), "[]");
-	assert_string_equal(on(f->ctx, "set.update", id, ref(s)), "nil");
-	assert_string_equal(on(f->ctx, "set.intersection_update", id, ref(s)), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.issubset", id, ref(s)), "true");
+	assert_string_equal(tfix_on(f->ctx, "set.isdisjoint", id, ref(s)), "false");
+	assert_string_equal(tfix_on(f->ctx, "set.union", id, ref(s)), "[1, 2, 3, 4, 10]");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference", id, ref(s)), "[]");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, ref(s)), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.intersection_update", id, ref(s)), "nil");
 	assert_string_equal(members(s, f->ctx), "[1, 2, 3, 4, 10]");
-	assert_string_equal(on(f->ctx, "set.symmetric_difference_update", id, ref(s)), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.symmetric_difference_update", id, ref(s)), "nil");
 	assert_string_equal(members(s, f->ctx), "[]");
-	assert_string_equal(on(f->ctx, "set.update", id, "[1, 2, 3]"), "nil");
-	assert_string_equal(on(f->ctx, "set.difference_update", id, ref(s)), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.update", id, "[1, 2, 3]"), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.difference_update", id, ref(s)), "nil");
 	assert_string_equal(members(s, f->ctx), "[]");
 
 	/* A new set made from another one. */
@@ -385,7 +328,7 @@ static void test_set_operands(void **state)
 	p = tval_enc("[1, {}]", &n);
 	assert_null(ps_set_new(f->ctx, p, n));
 	assert_string_equal(ps_errcode(f->ctx), "TypeError");
-	assert_string_equal(rpc(f->ctx, "create", "[\"set\", [[1], [2]]]"), "!TypeError");
+	assert_string_equal(tfix_call(f->ctx, "create", "[\"set\", [[1], [2]]]"), "!TypeError");
 	ps_dict_free(d);
 	ps_set_free(t);
 	ps_set_free(s);
@@ -395,7 +338,7 @@ static void test_set_operands(void **state)
  * clear, pop and the _update forms let go too. */
 static void test_references(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_set *s = make(f->ctx, NULL);
 	ps_list *l1 = ps_list_new(f->ctx), *l2 = ps_list_new(f->ctx);
@@ -405,19 +348,19 @@ static void test_references(void **state)
 	snprintf(text, sizeof text, "ref(%llu)", (unsigned long long)a);
 	assert_string_equal(add(s, f->ctx, text), "ok");
 	snprintf(text, sizeof text, "[ref(%llu)], [ref(%llu)]", (unsigned long long)a, (unsigned long long)b);
-	assert_string_equal(on(f->ctx, "set.update", ps_set_id(s), text), "nil");
+	assert_string_equal(tfix_on(f->ctx, "set.update", ps_set_id(s), text), "nil");
 	ps_list_free(l1);
 	ps_list_free(l2);
-	assert_string_equal(on(other, "list.len", a, ""), "0");
-	assert_string_equal(on(other, "list.len", b, ""), "0");
+	assert_string_equal(tfix_on(other, "list.len", a, ""), "0");
+	assert_string_equal(tfix_on(other, "list.len", b, ""), "0");
 
 	/* The operand's own references live only for the call. */
 	snprintf(text, sizeof text, "[ref(%llu)]", (unsigned long long)a);
-	assert_string_equal(on(f->ctx, "set.difference_update", ps_set_id(s), text), "nil");
-	assert_string_equal(on(other, "list.len", a, ""), "!NoSuchObject");
-	assert_string_equal(on(other, "list.len", b, ""), "0");
+	assert_string_equal(tfix_on(f->ctx, "set.difference_update", ps_set_id(s), text), "nil");
+	assert_string_equal(tfix_on(other, "list.len", a, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", b, ""), "0");
 	assert_int_equal(ps_set_clear(s), 0);
-	assert_string_equal(on(other, "list.len", b, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", b, ""), "!NoSuchObject");
 	snprintf(text, sizeof text, "ref(%llu)", (unsigned long long)b);
 	assert_string_equal(add(s, f->ctx, text), "!NoSuchObject");
 	ps_set_free(s);
@@ -457,7 +400,7 @@ static int child_members(const struct tdaemon *td, int i)
 
 static void test_concurrent(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_set *s = ps_set_open(f->ctx, "shared", NULL, 0);
 	pid_t pids[NPROC];
 	size_t len = 0;
@@ -471,7 +414,7 @@ static void test_concurrent(void **state)
 			_exit(child_members(&f->td, i));
 	}
 	for (int i = 0; i < NPROC; i++) {
-		int rc = tutil_reap(pids[i], CHILD_MS);
+		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
 
 		if (rc != 0)
 			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
@@ -489,16 +432,16 @@ static void test_concurrent(void **state)
 
 static void test_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_set *s = make(f->ctx, "[1]");
 	uint64_t id = ps_set_id(s);
 	const uint8_t *p;
 	size_t n;
 
-	assert_string_equal(on(other, "set.copy", id, ""), "[1]");
+	assert_string_equal(tfix_on(other, "set.copy", id, ""), "[1]");
 	ps_set_free(s);
-	assert_string_equal(on(other, "set.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "set.len", id, ""), "!NoSuchObject");
 
 	p = tval_enc("[\"a\", \"b\"]", &n);
 	s = ps_set_open(f->ctx, "tags", p, n);
@@ -515,11 +458,11 @@ static void test_lifetime(void **state)
 	assert_string_equal(members(s, f->ctx), "[\"a\", \"b\", \"c\"]");
 	assert_int_equal(ps_delete(f->ctx, "tags"), 0);
 	ps_set_free(s);
-	assert_string_equal(on(other, "set.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "set.len", id, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 
 int main(void)
 {

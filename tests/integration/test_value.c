@@ -19,72 +19,14 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 
 #define NPROC 8
 #define NADDS 400
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* The outcome of a raw call: params is the text of the params array. */
-static const char *rpc(ps_ctx *ctx, const char *method, const char *params)
-{
-	size_t n;
-	const uint8_t *p = tval_enc(params, &n);
-	void *res = NULL;
-	size_t rlen = 0;
-	int rc = ps_call(ctx, method, p, n, &res, &rlen);
-
-	return tval_res(ctx, rc, res, rlen);
-}
-
-/* The outcome of a method on object id, with more params as text. */
-static const char *on(ps_ctx *ctx, const char *method, uint64_t id, const char *more)
-{
-	char text[512];
-
-	snprintf(text, sizeof text, more[0] != '\0' ? "[%llu, %s]" : "[%llu]", (unsigned long long)id, more);
-	return rpc(ctx, method, text);
-}
 
 static ps_value *make(ps_ctx *ctx, char typecode, const char *init)
 {
@@ -95,25 +37,6 @@ static ps_value *make(ps_ctx *ctx, char typecode, const char *init)
 	if (v == NULL)
 		fail_msg("ps_value_new('%c', %s): %s", typecode, init ? init : "NULL", ps_errstr(ctx));
 	return v;
-}
-
-/* The outcome of creating a Value with these args, as text. */
-static const char *create(ps_ctx *ctx, const char *args)
-{
-	char text[512];
-	const char *r;
-
-	snprintf(text, sizeof text, "[\"value\", %s]", args);
-	r = rpc(ctx, "create", text);
-	if (r[0] != '!') {
-		/* Give the handle back: only the outcome matters here. */
-		char rel[64];
-
-		snprintf(rel, sizeof rel, "[%s]", r);
-		assert_string_equal(rpc(ctx, "release", rel), "nil");
-		return "ok";
-	}
-	return r;
 }
 
 static const char *get(ps_value *v, ps_ctx *ctx)
@@ -168,7 +91,7 @@ static const char *cas(ps_value *v, ps_ctx *ctx, const char *expected, const cha
 
 static void test_defaults(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	static const struct { char code; const char *zero; } cases[] = {
 		{ 'b', "0" }, { 'B', "0" }, { 'h', "0" }, { 'H', "0" }, { 'i', "0" }, { 'I', "0" },
 		{ 'l', "0" }, { 'L', "0" }, { 'q', "0" }, { 'Q', "0" }, { 'f', "0.0" }, { 'd', "0.0" },
@@ -187,25 +110,25 @@ static void test_defaults(void **state)
 	/* nil as the initial value is the default too. */
 	ps_value *v = make(f->ctx, 'd', "nil");
 
-	assert_string_equal(on(f->ctx, "value.get", ps_value_id(v), ""), "0.0");
+	assert_string_equal(tfix_on(f->ctx, "value.get", ps_value_id(v), ""), "0.0");
 	ps_value_free(v);
 }
 
 static void test_create_errors(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
-	assert_string_equal(create(f->ctx, "[\"i\", 5]"), "ok");
-	assert_string_equal(create(f->ctx, "[\"x\"]"), "!ValueError");
-	assert_string_equal(create(f->ctx, "[\"ii\", 1]"), "!ValueError");
-	assert_string_equal(create(f->ctx, "[\"\"]"), "!ValueError");
-	assert_string_equal(create(f->ctx, "[105]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"i\", 1.5]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"b\", 128]"), "!OverflowError");
-	assert_string_equal(create(f->ctx, "[\"B\", -1]"), "!OverflowError");
-	assert_string_equal(create(f->ctx, "[\"c\", 65]"), "!TypeError");
-	assert_string_equal(create(f->ctx, "[\"i\", 1, 2]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"i\", 5]"), "ok");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"x\"]"), "!ValueError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"ii\", 1]"), "!ValueError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"\"]"), "!ValueError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[105]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"i\", 1.5]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"b\", 128]"), "!OverflowError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"B\", -1]"), "!OverflowError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"c\", 65]"), "!TypeError");
+	assert_string_equal(tfix_create(f->ctx, "value", "[\"i\", 1, 2]"), "!TypeError");
 	/* The C API refuses an init that is not one encoded value. */
 	assert_null(ps_value_new(f->ctx, 'i', "\x91", 1));
 	assert_int_equal(ps_err(f->ctx), PS_ERR_ARG);
@@ -251,7 +174,7 @@ static void check_sets(ps_ctx *ctx, char code, const struct setcase *cases, size
 
 static void test_signed_ranges(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	CHECK(f->ctx, 'b', { "127", "127" }, { "128", "!OverflowError" }, { "-128", "-128" },
 	      { "-129", "!OverflowError" }, { "true", "1" }, { "1.0", "!TypeError" }, { "\"1\"", "!TypeError" },
@@ -270,7 +193,7 @@ static void test_signed_ranges(void **state)
 
 static void test_unsigned_ranges(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	CHECK(f->ctx, 'B', { "255", "255" }, { "256", "!OverflowError" }, { "0", "0" }, { "-1", "!OverflowError" },
 	      { "false", "0" }, { "1.5", "!TypeError" });
@@ -284,7 +207,7 @@ static void test_unsigned_ranges(void **state)
 
 static void test_float_codes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_value *v;
 	double d = 0;
 
@@ -308,7 +231,7 @@ static void test_float_codes(void **state)
 
 static void test_char_codes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	CHECK(f->ctx, 'c', { "b\"41\"", "b\"41\"" }, { "b\"ff\"", "b\"ff\"" }, { "b\"4142\"", "!TypeError" },
 	      { "b\"\"", "!TypeError" }, { "65", "!TypeError" }, { "\"A\"", "!TypeError" }, { "1.0", "!TypeError" });
@@ -321,7 +244,7 @@ static void test_char_codes(void **state)
 
 static void test_add(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_value *v = make(f->ctx, 'i', NULL);
 	int64_t r = 0;
 
@@ -365,7 +288,7 @@ static void test_add(void **state)
 
 static void test_add_floats_and_chars(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_value *v = make(f->ctx, 'd', "1");
 	double d = 0;
 
@@ -392,7 +315,7 @@ static void test_add_floats_and_chars(void **state)
 
 static void test_cas(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_value *v = make(f->ctx, 'i', NULL);
 	int64_t cur = 0;
 	int swapped = -1;
@@ -412,7 +335,7 @@ static void test_cas(void **state)
 	assert_int_equal(ps_value_cas_int(v, -3, 10, &swapped, &cur), 0);
 	assert_int_equal(swapped, 0);
 	assert_int_equal(cur, 9);
-	assert_string_equal(on(f->ctx, "value.cas", ps_value_id(v), "9"), "!TypeError");
+	assert_string_equal(tfix_on(f->ctx, "value.cas", ps_value_id(v), "9"), "!TypeError");
 	ps_value_free(v);
 
 	/* An int expected matches the float it converts to. */
@@ -477,7 +400,7 @@ static int child_adds(const struct tdaemon *td)
 
 static void test_concurrent_adds(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_value *a = ps_value_open_int(f->ctx, "adds", 'q', 0);
 	ps_value *b = ps_value_open_int(f->ctx, "cas", 'i', 0);
 	pid_t pids[NPROC];
@@ -492,7 +415,7 @@ static void test_concurrent_adds(void **state)
 			_exit(child_adds(&f->td));
 	}
 	for (int i = 0; i < NPROC; i++) {
-		int rc = tutil_reap(pids[i], CHILD_MS);
+		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
 
 		if (rc != 0)
 			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
@@ -509,7 +432,7 @@ static void test_concurrent_adds(void **state)
 
 static void test_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_value *v = ps_value_new_int(f->ctx, 'h', 42);
 	uint64_t id = ps_value_id(v);
@@ -517,9 +440,9 @@ static void test_lifetime(void **state)
 	int64_t n = 0;
 
 	assert_non_null(v);
-	assert_string_equal(on(other, "value.get", id, ""), "42");
+	assert_string_equal(tfix_on(other, "value.get", id, ""), "42");
 	ps_value_free(v);
-	assert_string_equal(on(other, "value.get", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "value.get", id, ""), "!NoSuchObject");
 
 	/* Named: outlives every handle; a later open ignores its creation
 	 * arguments. */
@@ -541,12 +464,12 @@ static void test_lifetime(void **state)
 	assert_null(ps_set_open(f->ctx, "kept", NULL, 0));
 	assert_int_equal(ps_delete(f->ctx, "kept"), 0);
 	ps_value_free(v);
-	assert_string_equal(on(other, "value.get", id, ""), "!NoSuchObject");
-	assert_string_equal(on(other, "value.get", 0, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "value.get", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "value.get", 0, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 
 int main(void)
 {
