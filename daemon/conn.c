@@ -107,9 +107,10 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 		goto fail;
 	event_add(c->ev_read, NULL);
 	set_timer(c, d->cfg.handshake_ms);
-	/* The hello is tiny: it leaves now or when the socket is writable. */
-	conn_write_cb(fd, EV_WRITE, c);
 	log_debug("conn %llu: accepted %s", (unsigned long long)c->id, peer);
+	/* The hello is tiny: it leaves now or when the socket is writable.
+	 * A peer already gone makes this free c: touch nothing after it. */
+	conn_write_cb(fd, EV_WRITE, c);
 	return;
 fail:
 	log_error("out of memory accepting %s", peer);

@@ -365,6 +365,31 @@ static void test_half_frame_stall(void **state)
 	ps_free(ctx);
 }
 
+/* Clients that connect and vanish before the daemon accepts them: the
+ * server hello cannot be sent, and the daemon frees the connection at
+ * once. Regression: conn_accept went on using the freed connection
+ * (found by make valgrind; the sanitizer build reports it as a
+ * use-after-free and the daemon's exit status fails the test). */
+static void test_client_gone_before_accept(void **state)
+{
+	struct fix *f = *state;
+	ps_ctx *ctx;
+
+	if (tdaemon_start(&f->td, NULL) < 0)
+		fail_msg("daemon did not start");
+	/* Stopped, the daemon cannot accept: the clients are gone first. */
+	assert_int_equal(tdaemon_signal(&f->td, SIGSTOP), 0);
+	for (int i = 0; i < 20; i++) {
+		struct traw r;
+		assert_int_equal(traw_connect_unix(&r, f->td.sock), 0);
+		traw_close(&r);
+	}
+	assert_int_equal(tdaemon_signal(&f->td, SIGCONT), 0);
+	ctx = tdaemon_connect(&f->td);
+	assert_int_equal(ps_ping(ctx), 0);
+	ps_free(ctx);
+}
+
 /* ---- the daemon killed --------------------------------------------------------- */
 
 /* A daemon of our own, so it can be killed and started again on the same
@@ -662,6 +687,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sigkill_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_frame_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_before_accept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup, teardown),
 	};
