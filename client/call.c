@@ -168,6 +168,23 @@ static int read_fail(ps_ctx *ctx, int err)
 	return ps_err_stick(ctx, PS_ERR_IO, "", "reading from the daemon: %s", ps_io_strerror(err, buf, sizeof buf));
 }
 
+/* Opens the records read into cin and dispatches what they carried. The
+ * records before a bad one are genuine and are answered; after it,
+ * nothing can be trusted. Returns 1, or -1 when the connection broke. */
+static int open_records(ps_ctx *ctx)
+{
+	int r = ps_seal_open(&ctx->rx, &ctx->cin, &ctx->rbuf);
+
+	if (ps_buf_avail(&ctx->cin) == 0 && ctx->cin.cap > PS_READ_KEEP)
+		ps_buf_free(&ctx->cin);
+	if (dispatch_input(ctx) < 0)
+		return -1;
+	if (r != PS_SEAL_OK)
+		return ps_err_stick(ctx, r == PS_SEAL_NOMEM ? PS_ERR_OOM : PS_ERR_PROTOCOL, "",
+				    "reading from the daemon at %s: %s", ctx->addr, ps_seal_strerror(r));
+	return 1;
+}
+
 /* Waits for input until d and reads what has come into room bytes at at.
  * Runs without ctx->mu. Returns the bytes read (0 at EOF), -1 with errno,
  * or -2 when d passed. */
@@ -191,16 +208,18 @@ static ssize_t read_some(int fd, uint8_t *at, size_t room, const struct ps_deadl
  * when the connection broke. */
 static int read_round(ps_ctx *ctx, const struct ps_deadline *d)
 {
+	/* An encrypted session reads records into cin and opens them. */
+	struct ps_buf *dst = ctx->sealed ? &ctx->cin : &ctx->rbuf;
 	uint8_t *at;
 	size_t room;
 	ssize_t n;
 	int err;
 
-	if (ps_buf_reserve(&ctx->rbuf, PS_READ_CHUNK) < 0)
+	if (ps_buf_reserve(dst, PS_READ_CHUNK) < 0)
 		return ps_err_stick(ctx, PS_ERR_OOM, "", "out of memory reading from the daemon");
-	at = ctx->rbuf.data + ctx->rbuf.len;
-	room = ctx->rbuf.cap - ctx->rbuf.len;
-	/* Only the reader touches rbuf, so it may fill it unlocked. */
+	at = dst->data + dst->len;
+	room = dst->cap - dst->len;
+	/* Only the reader touches rbuf and cin, so it may fill them unlocked. */
 	pthread_mutex_unlock(&ctx->mu);
 	n = read_some(ctx->fd, at, room, d);
 	err = errno;
@@ -211,7 +230,9 @@ static int read_round(ps_ctx *ctx, const struct ps_deadline *d)
 		return ps_err_stick(ctx, PS_ERR_EOF, "", "daemon closed the connection");
 	if (n < 0)
 		return err == EAGAIN || err == EWOULDBLOCK || err == EINTR ? 1 : read_fail(ctx, err);
-	ctx->rbuf.len += (size_t)n;
+	dst->len += (size_t)n;
+	if (ctx->sealed)
+		return open_records(ctx);
 	return dispatch_input(ctx) < 0 ? -1 : 1;
 }
 
@@ -316,6 +337,34 @@ static int send_fail(ps_ctx *ctx, int err, size_t sent)
 	return ps_err_stick(ctx, PS_ERR_IO, "", "writing to the daemon: %s", ps_io_strerror(err, buf, sizeof buf));
 }
 
+/* Sends iov[0..cnt) as ps_io_send does, wmu held; in an encrypted session
+ * as one or more records sealed now. A send that fails with nothing sent
+ * leaves the record counter as it was: the stream stays usable. */
+static int wire_send(ps_ctx *ctx, struct iovec *iov, int cnt, const struct ps_deadline *d, size_t *sent)
+{
+	struct iovec rec;
+	uint64_t seq = ctx->tx.seq;
+	int r;
+
+	if (!ctx->sealed)
+		return ps_io_send(ctx->fd, iov, cnt, d, sent);
+	ctx->sbuf.len = ctx->sbuf.pos = 0;
+	if (ps_seal_putv(&ctx->tx, iov, cnt, &ctx->sbuf) < 0) {
+		*sent = 0;
+		errno = ENOMEM;
+		return -1;
+	}
+	rec.iov_base = ctx->sbuf.data;
+	rec.iov_len = ctx->sbuf.len;
+	r = ps_io_send(ctx->fd, &rec, 1, d, sent);
+	if (r < 0 && *sent == 0)
+		ctx->tx.seq = seq;
+	/* A big request's records are not kept around. */
+	if (ctx->sbuf.cap > PS_READ_KEEP)
+		ps_buf_free(&ctx->sbuf);
+	return r;
+}
+
 /* Sends [0, msgid, method, [params...]] in one system call when the socket
  * takes it. Holds wmu, not mu, so the reader can keep dispatching while a
  * large request drains. Returns 0, or -1 with errno and *sent. */
@@ -341,7 +390,7 @@ static int send_request(ps_ctx *ctx, uint32_t msgid, const char *method, uint32_
 	iov[0].iov_len = ctx->wbuf.len;
 	iov[1].iov_base = (void *)params;
 	iov[1].iov_len = plen;
-	r = ps_io_send(ctx->fd, iov, 2, d, sent);
+	r = wire_send(ctx, iov, 2, d, sent);
 	pthread_mutex_unlock(&ctx->wmu);
 	return r;
 }
@@ -471,7 +520,7 @@ int ps_call_retain_held(ps_ctx *ctx, const struct ps_deadline *d)
 	iov.iov_base = b.data;
 	iov.iov_len = b.len;
 	pthread_mutex_lock(&ctx->wmu);
-	r = ps_io_send(ctx->fd, &iov, 1, d, &sent);
+	r = wire_send(ctx, &iov, 1, d, &sent);
 	pthread_mutex_unlock(&ctx->wmu);
 	if (r < 0) {
 		err = errno;

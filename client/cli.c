@@ -979,8 +979,9 @@ static void print_info(const msgpack_object *m)
 	       map_uint(m, "pid"));
 	printf("uptime:       ");
 	print_uptime(map_double(m, "uptime"));
-	printf("connections:  %" PRIu64 " open, %" PRIu64 " since start, %" PRIu64 " refused, %" PRIu64
-	       " failed authentication\n", map_uint(m, "connections"), map_uint(m, "connections_total"),
+	printf("connections:  %" PRIu64 " open (%" PRIu64 " encrypted), %" PRIu64 " since start, %" PRIu64
+	       " refused, %" PRIu64 " failed authentication\n", map_uint(m, "connections"),
+	       map_uint(m, "connections_encrypted"), map_uint(m, "connections_total"),
 	       map_uint(m, "connections_refused"), map_uint(m, "auth_failures"));
 	printf("objects:      %" PRIu64 " (%" PRIu64 " named)", map_uint(m, "objects"), map_uint(m, "named_objects"));
 	for (uint32_t i = 0; types != NULL && types->type == MSGPACK_OBJECT_MAP && i < types->via.map.size; i++) {

@@ -64,6 +64,8 @@ static ps_ctx *ctx_new(void)
 	atomic_init(&ctx->timeout_ms, -1);
 	ps_buf_init(&ctx->rbuf);
 	ps_buf_init(&ctx->wbuf);
+	ps_buf_init(&ctx->sbuf);
+	ps_buf_init(&ctx->cin);
 	ps_mp_scan_reset(&ctx->scan);
 	return ctx;
 }
@@ -83,6 +85,16 @@ static int ctx_connect(ps_ctx *ctx)
 	ps_deadline_init(&d, timeout >= 0 ? timeout : PS_CONNECT_TIMEOUT_MS);
 	ctx->fd = ps_net_open(ctx, &d);
 	return ctx->fd < 0 ? -1 : 0;
+}
+
+/* Forgets an encrypted session's state: its keys and buffers. */
+static void ctx_forget_session(ps_ctx *ctx)
+{
+	ctx->sealed = false;
+	ps_seal_wipe(&ctx->tx);
+	ps_seal_wipe(&ctx->rx);
+	ps_buf_free(&ctx->sbuf);
+	ps_buf_free(&ctx->cin);
 }
 
 /* ---- fork ---- */
@@ -106,6 +118,7 @@ static void ctx_restart(ps_ctx *ctx)
 	ctx->reading = false;
 	ps_buf_free(&ctx->rbuf);
 	ps_buf_free(&ctx->wbuf);
+	ctx_forget_session(ctx);
 	ps_mp_scan_reset(&ctx->scan);
 	/* A broken context stays broken in the child: errors stick until the
 	 * caller makes a new context. */
@@ -219,7 +232,44 @@ static ps_ctx *ctx_broken(ps_ctx *ctx, int kind, const char *text)
 	return ctx;
 }
 
+/* The mode PROCSHARE_ENCRYPTION names (auto when unset), or -1. */
+static int env_encryption(void)
+{
+	const char *v = getenv("PROCSHARE_ENCRYPTION");
+
+	if (v == NULL || v[0] == '\0' || strcmp(v, "auto") == 0)
+		return PS_ENCRYPT_AUTO;
+	if (strcmp(v, "on") == 0)
+		return PS_ENCRYPT_ON;
+	if (strcmp(v, "off") == 0)
+		return PS_ENCRYPT_OFF;
+	return -1;
+}
+
 ps_ctx *ps_connect(const char *addr, const void *key, size_t keylen)
+{
+	int mode = env_encryption();
+
+	if (mode < 0) {
+		ps_ctx *ctx = ctx_new();
+		return ctx != NULL ? ctx_broken(ctx, PS_ERR_ARG, "PROCSHARE_ENCRYPTION is not auto, on or off") : NULL;
+	}
+	return ps_connect_mode(addr, key, keylen, mode);
+}
+
+int ps_encrypted(ps_ctx *ctx)
+{
+	int r;
+
+	if (ctx == NULL)
+		return -1;
+	ps_ctx_lock(ctx);
+	r = ctx->fd < 0 ? -1 : ctx->sealed;
+	ps_ctx_unlock(ctx);
+	return r;
+}
+
+ps_ctx *ps_connect_mode(const char *addr, const void *key, size_t keylen, int encryption)
 {
 	ps_ctx *ctx = ctx_new();
 
@@ -228,6 +278,9 @@ ps_ctx *ps_connect(const char *addr, const void *key, size_t keylen)
 	if (addr == NULL || (key == NULL && keylen > 0))
 		return ctx_broken(ctx, PS_ERR_ARG, addr == NULL ? "invalid argument: address is NULL"
 								: "invalid argument: key is NULL");
+	if (encryption != PS_ENCRYPT_AUTO && encryption != PS_ENCRYPT_ON && encryption != PS_ENCRYPT_OFF)
+		return ctx_broken(ctx, PS_ERR_ARG, "invalid argument: encryption is not PS_ENCRYPT_AUTO, _ON or _OFF");
+	ctx->enc_mode = encryption;
 	ctx->addr = strdup(addr);
 	/* One spare byte so that an empty key is still an allocation. */
 	ctx->key = malloc(keylen + 1);
@@ -346,6 +399,7 @@ void ps_free(ps_ctx *ctx)
 		close(ctx->fd);
 	ps_buf_free(&ctx->rbuf);
 	ps_buf_free(&ctx->wbuf);
+	ctx_forget_session(ctx);
 	free(ctx->held);
 	free(ctx->addr);
 	if (ctx->key != NULL)

@@ -33,6 +33,7 @@
 #include "procshare.h"
 #include "ps_buf.h"
 #include "ps_mp.h"
+#include "ps_seal.h"
 
 /* Library-internal functions carry the ps_ prefix like everything else, but
  * stay out of the shared library's dynamic symbol table. */
@@ -114,6 +115,15 @@ struct ps_ctx {
 	pthread_cond_t cv;
 	pthread_mutex_t wmu;
 	struct ps_buf wbuf;             /* request header being sent; wmu */
+	/* An encrypted session (PROTOCOL.md 2.2): requests are sealed into
+	 * sbuf under wmu, so records leave in the order they are numbered;
+	 * the reader opens what it reads into cin's records into rbuf. */
+	int enc_mode;                   /* enum ps_encryption, kept to reconnect */
+	bool sealed;
+	struct ps_seal tx;              /* wmu */
+	struct ps_buf sbuf;             /* wmu */
+	struct ps_seal rx;              /* the reader's */
+	struct ps_buf cin;              /* the reader's */
 
 	int fd;                         /* -1 when not connected */
 	/* The process that owns fd; -pid while that process is reconnecting

@@ -236,21 +236,52 @@ static int hs_verdict(ps_ctx *ctx, int fd, const uint8_t shello[PS_HS_SERVER_HEL
 	return 0;
 }
 
-static int handshake(ps_ctx *ctx, int fd, const struct ps_deadline *d)
+/* Decides from our mode and the daemon's offer whether this session is
+ * encrypted (PROTOCOL.md 2.1). Returns 1 or 0, or -1 when our mode cannot
+ * be met. */
+static int hs_want_encryption(ps_ctx *ctx, const struct ps_addr *a, const uint8_t shello[PS_HS_SERVER_HELLO])
+{
+	uint16_t offer = ps_hs_flags(shello);
+	bool want;
+
+	if (ctx->enc_mode == PS_ENCRYPT_OFF)
+		return 0;
+	want = ctx->enc_mode == PS_ENCRYPT_ON || a->kind != PS_ADDR_UNIX || (offer & PS_HS_FLAG_ENC_REQUIRED);
+	if (!want)
+		return 0;
+	if (!(offer & PS_HS_FLAG_ENC_OFFER))
+		return ps_err_stick(ctx, PS_ERR_AUTH, "EncryptionUnavailable",
+				    "daemon at %s does not offer encryption (PROCSHARE_ENCRYPTION=off allows a "
+				    "plaintext session)", ctx->addr);
+	return 1;
+}
+
+static int handshake(ps_ctx *ctx, const struct ps_addr *a, int fd, const struct ps_deadline *d)
 {
 	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], nonce[PS_HS_NONCE];
 	struct iovec iov;
 	size_t sent;
+	int enc;
 
 	if (hs_server_hello(ctx, fd, shello, d) < 0)
 		return -1;
+	enc = hs_want_encryption(ctx, a, shello);
+	if (enc < 0)
+		return -1;
 	randombytes_buf(nonce, sizeof nonce);
-	ps_hs_client_hello(chello, shello, nonce, ctx->key, ctx->keylen);
+	ps_hs_client_hello_flags(chello, shello, nonce, enc ? PS_HS_FLAG_ENC : 0, ctx->key, ctx->keylen);
 	iov.iov_base = chello;
 	iov.iov_len = sizeof chello;
 	if (ps_io_send(fd, &iov, 1, d, &sent) < 0)
 		return hs_io_fail(ctx, -1, errno, "sending the client hello");
-	return hs_verdict(ctx, fd, shello, chello, d);
+	/* Even an encrypted session waits for the daemon's proof: a request is
+	 * never sent to a peer that has not shown it holds the key. */
+	if (hs_verdict(ctx, fd, shello, chello, d) < 0)
+		return -1;
+	ctx->sealed = enc == 1;
+	if (ctx->sealed)
+		ps_seal_derive(&ctx->tx, &ctx->rx, ctx->key, ctx->keylen, shello, chello);
+	return 0;
 }
 
 /* Connecting needed a non-blocking socket to keep to its deadline; from
@@ -280,7 +311,7 @@ int ps_net_open(ps_ctx *ctx, const struct ps_deadline *d)
 	fd = a.kind == PS_ADDR_UNIX ? open_unix(ctx, &a, d) : open_tcp(ctx, &a, d);
 	if (fd < 0)
 		return -1;
-	if (handshake(ctx, fd, d) < 0 || set_blocking(ctx, fd) < 0) {
+	if (handshake(ctx, &a, fd, d) < 0 || set_blocking(ctx, fd) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -86,6 +86,27 @@ typedef struct ps_set ps_set;
  * The key is copied (to reconnect after fork). Free it with ps_free(). */
 ps_ctx *ps_connect(const char *addr, const void *key, size_t keylen);
 
+/* Whether the session is encrypted (PROTOCOL.md 2.1, 2.2). */
+enum ps_encryption {
+	PS_ENCRYPT_AUTO = 0,    /* over TCP always; over a Unix socket only when
+				 * the daemon requires it */
+	PS_ENCRYPT_ON = 1,      /* always: fails (PS_ERR_AUTH, code
+				 * "EncryptionUnavailable") when the daemon does
+				 * not offer it */
+	PS_ENCRYPT_OFF = 2      /* never: a daemon that requires it refuses
+				 * (PS_ERR_AUTH, code "EncryptionRequired") */
+};
+
+/* ps_connect with the encryption mode given (enum ps_encryption) rather
+ * than taken from PROCSHARE_ENCRYPTION. ps_connect itself uses that
+ * variable ("auto", "on" or "off"; auto when unset). The mode is kept for
+ * reconnecting after fork. */
+ps_ctx *ps_connect_mode(const char *addr, const void *key, size_t keylen, int encryption);
+
+/* 1 when ctx's session is encrypted, 0 when it is plaintext, -1 when ctx
+ * is not connected. */
+int ps_encrypted(ps_ctx *ctx);
+
 /* Connects using PROCSHARE_ADDRESS and the key in the file named by
  * PROCSHARE_AUTHKEY_FILE (trailing newline stripped), or in
  * PROCSHARE_AUTHKEY when no file is named. Same contract as ps_connect. */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "ps_addr.h"
 #include "ps_proto.h"
+#include "ps_seal.h"
 
 struct setting {
 	const char *name;
@@ -45,6 +46,10 @@ static void usage(FILE *f)
 		"      --max-items N           items one container may hold (default %u)\n"
 		"      --backlog-timeout MS    time a client may leave its replies unread (default %u)\n"
 		"      --handshake-timeout MS  time allowed to authenticate (default %u)\n"
+		"      --tcp-encryption MODE   required (default), optional or off\n"
+		"      --unix-encryption MODE  required, optional (default) or off\n"
+		"      --tcp-keepalive I,P,N   drop a silent TCP peer after I s idle and N\n"
+		"                              unanswered probes P s apart (default %d,%d,%d)\n"
 		"      --socket-mode MODE      mode of Unix sockets made (default %04o)\n"
 		"      --log-level LEVEL       error, warn, info (default) or debug\n"
 		"      --log-file PATH         log there instead of stderr (reopened on SIGHUP)\n"
@@ -56,8 +61,8 @@ static void usage(FILE *f)
 		"else $XDG_RUNTIME_DIR/procshare, /run/procshare for root, /tmp/procshare-UID.\n"
 		"See procshared(8).\n",
 		CONFIG_DEFAULT_PATH, PS_MAX_MESSAGE_DEFAULT, CONFIG_DEFAULT_MAX_CONNS, CONFIG_DEFAULT_MAX_ITEMS,
-		CONFIG_DEFAULT_BACKLOG_MS, PS_HANDSHAKE_TIMEOUT_MS,
-		CONFIG_DEFAULT_SOCKET_MODE);
+		CONFIG_DEFAULT_BACKLOG_MS, PS_HANDSHAKE_TIMEOUT_MS, CONFIG_DEFAULT_KEEPIDLE_S,
+		CONFIG_DEFAULT_KEEPINTVL_S, CONFIG_DEFAULT_KEEPCNT, CONFIG_DEFAULT_SOCKET_MODE);
 }
 
 /* ---- values ---- */
@@ -247,6 +252,64 @@ static int set_backlog_timeout(struct settings *s, const char *v, const char *wh
 	return 0;
 }
 
+/* Encryption of a transport's sessions (PROTOCOL.md 2.1). */
+static int set_encryption(int *field, const char *v, const char *where)
+{
+	if (strcmp(v, "required") == 0)
+		*field = PS_ENC_ON;
+	else if (strcmp(v, "optional") == 0)
+		*field = PS_ENC_OPTIONAL;
+	else if (strcmp(v, "off") == 0)
+		*field = PS_ENC_OFF;
+	else {
+		log_error("%s: '%s' is not required, optional or off", where, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_tcp_encryption(struct settings *s, const char *v, const char *where, bool from_file)
+{
+	(void)from_file;
+	return set_encryption(&s->tcp_encryption, v, where);
+}
+
+static int set_unix_encryption(struct settings *s, const char *v, const char *where, bool from_file)
+{
+	(void)from_file;
+	return set_encryption(&s->unix_encryption, v, where);
+}
+
+/* "IDLE,INTERVAL,COUNT": seconds, seconds, probes. */
+static int set_keepalive(struct settings *s, const char *v, const char *where, bool from_file)
+{
+	static const unsigned max[3] = { 32767, 32767, 127 }; /* what Linux takes */
+	char part[16];
+	const char *p = v;
+	int k[3];
+
+	(void)from_file;
+	for (int i = 0; i < 3; i++) {
+		size_t n = strcspn(p, ",");
+		unsigned long long x;
+
+		if (n == 0 || n >= sizeof part || (i < 2) != (p[n] == ','))
+			goto bad;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (parse_number(part, false, &x) < 0 || x < 1 || x > max[i])
+			goto bad;
+		k[i] = (int)x;
+		p += n + (i < 2);
+	}
+	memcpy(s->keepalive, k, sizeof k);
+	return 0;
+bad:
+	log_error("%s: '%s' is not IDLE,INTERVAL,COUNT (seconds 1-32767, seconds 1-32767, probes 1-127)",
+		  where, v);
+	return -1;
+}
+
 static int set_socket_mode(struct settings *s, const char *v, const char *where, bool from_file)
 {
 	char *end;
@@ -287,6 +350,9 @@ static const struct setting settings_table[] = {
 	{ "max-items", set_max_items, false },
 	{ "backlog-timeout", set_backlog_timeout, false },
 	{ "handshake-timeout", set_handshake, false },
+	{ "tcp-encryption", set_tcp_encryption, false },
+	{ "unix-encryption", set_unix_encryption, false },
+	{ "tcp-keepalive", set_keepalive, false },
 	{ "socket-mode", set_socket_mode, false },
 	{ "log-level", set_log_level, false },
 	{ "log-file", set_log_file, false },
@@ -394,6 +460,9 @@ static const struct option longopts[] = {
 	{ "max-items", required_argument, NULL, O_SETTING },
 	{ "backlog-timeout", required_argument, NULL, O_SETTING },
 	{ "handshake-timeout", required_argument, NULL, O_SETTING },
+	{ "tcp-encryption", required_argument, NULL, O_SETTING },
+	{ "unix-encryption", required_argument, NULL, O_SETTING },
+	{ "tcp-keepalive", required_argument, NULL, O_SETTING },
 	{ "socket-mode", required_argument, NULL, O_SETTING },
 	{ "log-level", required_argument, NULL, O_SETTING },
 	{ "log-file", required_argument, NULL, O_SETTING },
@@ -482,6 +551,11 @@ int config_parse(struct settings *s, int argc, char **argv)
 	s->handshake_ms = PS_HANDSHAKE_TIMEOUT_MS;
 	s->max_items = CONFIG_DEFAULT_MAX_ITEMS;
 	s->backlog_ms = CONFIG_DEFAULT_BACKLOG_MS;
+	s->tcp_encryption = PS_ENC_ON;
+	s->unix_encryption = PS_ENC_OPTIONAL;
+	s->keepalive[0] = CONFIG_DEFAULT_KEEPIDLE_S;
+	s->keepalive[1] = CONFIG_DEFAULT_KEEPINTVL_S;
+	s->keepalive[2] = CONFIG_DEFAULT_KEEPCNT;
 	r = first_pass(s, argc, argv, &config, &named);
 	if (r != CONFIG_RUN)
 		return r;

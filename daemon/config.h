@@ -27,6 +27,12 @@ struct sockaddr;
 #define CONFIG_DEFAULT_MAX_ITEMS 100000000u
 #define CONFIG_MAX_ITEMS 1000000000000ull
 #define CONFIG_DEFAULT_BACKLOG_MS 30000u
+/* TCP keepalive (PROTOCOL.md section 1): a peer silent for IDLE seconds is
+ * probed every INTERVAL seconds and dropped after COUNT unanswered probes,
+ * so a vanished peer is found within IDLE + INTERVAL * COUNT seconds. */
+#define CONFIG_DEFAULT_KEEPIDLE_S 10
+#define CONFIG_DEFAULT_KEEPINTVL_S 5
+#define CONFIG_DEFAULT_KEEPCNT 3
 /* Longest line of the configuration file. */
 #define CONFIG_LINE_MAX 4096
 
@@ -56,6 +62,9 @@ struct settings {
 	size_t max_items;       /* items per container */
 	int backlog_ms;         /* replies left unread past the backlog limit */
 	int handshake_ms;
+	int tcp_encryption;     /* enum ps_enc_mode: ON (required), OPTIONAL, OFF */
+	int unix_encryption;
+	int keepalive[3];       /* TCP keepalive: idle s, probe interval s, probes */
 	bool check_only;        /* --check-config */
 	char *config_path;      /* the file read, or NULL when none was */
 };

@@ -56,14 +56,20 @@ static void send_now(int fd, const void *p, size_t n)
  * that stored values and buffers together stay within it. */
 static void conn_account(struct conn *c)
 {
-	size_t now = c->in.cap + c->out.cap + c->reply.cap;
+	size_t now = c->in.cap + c->out.cap + c->reply.cap + c->cin.cap + c->cout.cap;
 	struct registry *reg = &c->d->reg;
 
 	reg->other_bytes = reg->other_bytes - c->charged + now;
 	c->charged = now;
 }
 
-void conn_accept(struct daemon *d, int fd, const char *peer)
+/* Output not yet sent: replies, and records sealed from them. */
+static size_t conn_pending(const struct conn *c)
+{
+	return ps_buf_avail(&c->out) + ps_buf_avail(&c->cout);
+}
+
+void conn_accept(struct daemon *d, int fd, const char *peer, int enc)
 {
 	uint8_t nonce[PS_HS_NONCE];
 	struct conn *c;
@@ -87,6 +93,8 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 	ps_buf_init(&c->in);
 	ps_buf_init(&c->out);
 	ps_buf_init(&c->reply);
+	ps_buf_init(&c->cin);
+	ps_buf_init(&c->cout);
 	ps_mp_scan_reset(&c->scan);
 	odict_init(&c->handles);
 	TAILQ_INIT(&c->waiters);
@@ -103,6 +111,8 @@ void conn_accept(struct daemon *d, int fd, const char *peer)
 		goto fail;
 	randombytes_buf(nonce, sizeof nonce);
 	ps_hs_server_hello(c->shello, nonce);
+	ps_hs_set_flags(c->shello, enc == PS_ENC_ON ? PS_HS_FLAG_ENC_OFFER | PS_HS_FLAG_ENC_REQUIRED
+			: enc == PS_ENC_OPTIONAL ? PS_HS_FLAG_ENC_OFFER : 0);
 	if (ps_buf_append(&c->out, c->shello, sizeof c->shello) < 0)
 		goto fail;
 	event_add(c->ev_read, NULL);
@@ -163,7 +173,7 @@ void conn_unhook(struct conn *c, struct conn_hook *h)
 
 void conn_schedule_flush(struct conn *c)
 {
-	if (c->state != CONN_DRAINING || ps_buf_avail(&c->out) > 0)
+	if (c->state != CONN_DRAINING || conn_pending(c) > 0)
 		event_active(c->ev_write, EV_WRITE, 1);
 }
 
@@ -195,7 +205,13 @@ void conn_free(struct conn *c)
 	ps_buf_free(&c->in);
 	ps_buf_free(&c->out);
 	ps_buf_free(&c->reply);
+	ps_buf_free(&c->cin);
+	ps_buf_free(&c->cout);
+	ps_seal_wipe(&c->rx);
+	ps_seal_wipe(&c->tx);
 	conn_account(c);
+	if (c->sealed)
+		c->d->nsealed--;
 	TAILQ_REMOVE(&c->d->conns, c, entry);
 	c->d->nconns--;
 	if (c->d->nconns == 0)
@@ -298,6 +314,72 @@ static void conn_refuse(struct conn *c, const char *code, const char *why)
 	set_timer(c, CONN_DRAIN_MS);
 }
 
+/* The flags of an authenticated client hello against what we offered
+ * (PROTOCOL.md 2.1). Returns 0, or -1 after refusing the client. */
+static int conn_check_flags(struct conn *c, const uint8_t *ch)
+{
+	uint16_t want = ps_hs_flags(ch), offer = ps_hs_flags(c->shello);
+
+	if ((want & ~PS_HS_FLAG_ENC) != 0 || ((want & PS_HS_FLAG_ENC) && !(offer & PS_HS_FLAG_ENC_OFFER))) {
+		log_warn("conn %llu (%s): refused: unsupported handshake flags 0x%04x", (unsigned long long)c->id,
+			 c->peer, want);
+		conn_refuse(c, "ProtocolError", "unsupported handshake flags");
+		return -1;
+	}
+	if ((offer & PS_HS_FLAG_ENC_REQUIRED) && !(want & PS_HS_FLAG_ENC)) {
+		log_info("conn %llu (%s): refused: a plaintext session on a listener that requires encryption",
+			 (unsigned long long)c->id, c->peer);
+		conn_refuse(c, "EncryptionRequired", "this listener serves encrypted sessions only");
+		return -1;
+	}
+	return 0;
+}
+
+/* Derives the session's keys. What is already in out (the server hello,
+ * if it has not left yet, and the accept) goes out as it is; everything
+ * after it is sealed. */
+static void conn_start_sealing(struct conn *c, const uint8_t *ch)
+{
+	ps_seal_derive(&c->rx, &c->tx, c->d->key, c->d->keylen, c->shello, ch);
+	ps_buf_append(&c->cout, c->out.data + c->out.pos, ps_buf_avail(&c->out));
+	ps_buf_consume(&c->out, ps_buf_avail(&c->out));
+	c->sealed = true;
+	c->d->nsealed++;
+	log_debug("conn %llu: encrypted session", (unsigned long long)c->id);
+}
+
+/* Opens the records that have come in (cin) into the input. Returns 0, or
+ * -1 when the session is over (a fatal error was sent). */
+static int conn_unseal(struct conn *c)
+{
+	int r = ps_seal_open(&c->rx, &c->cin, &c->in);
+
+	if (r != PS_SEAL_OK) {
+		conn_fatal(c, r == PS_SEAL_NOMEM ? PS_E_NOMEM : PS_E_PROTOCOL, ps_seal_strerror(r));
+		ps_buf_free(&c->cin);
+		return -1;
+	}
+	/* Idle connections hold no input buffer (see conn_lend_input). */
+	if (ps_buf_avail(&c->cin) == 0)
+		ps_buf_free(&c->cin);
+	return 0;
+}
+
+/* Records the client sent right behind its hello were read as input:
+ * they are ciphertext, to be opened first. */
+static void conn_move_ciphertext(struct conn *c)
+{
+	if (ps_buf_avail(&c->in) == 0)
+		return;
+	if (ps_buf_append(&c->cin, c->in.data + c->in.pos, ps_buf_avail(&c->in)) < 0) {
+		ps_buf_consume(&c->in, ps_buf_avail(&c->in));
+		conn_fatal(c, PS_E_NOMEM, "out of memory for input");
+		return;
+	}
+	ps_buf_consume(&c->in, ps_buf_avail(&c->in));
+	conn_unseal(c);
+}
+
 /* Verifies the client hello at the front of the input. */
 static void conn_check_hello(struct conn *c, const char *source)
 {
@@ -317,11 +399,17 @@ static void conn_check_hello(struct conn *c, const char *source)
 		return;
 	}
 	throttle_passed(&d->throttle, source);
+	if (conn_check_flags(c, ch) < 0)
+		return;
 	ps_hs_accept(rec, c->shello, ch, d->key, d->keylen);
 	ps_buf_append(&c->out, rec, PS_HS_ACCEPT);
+	if (ps_hs_flags(ch) & PS_HS_FLAG_ENC)
+		conn_start_sealing(c, ch);
 	ps_buf_consume(&c->in, PS_HS_CLIENT_HELLO);
 	c->state = CONN_READY;
 	evtimer_del(c->ev_timer);
+	if (c->sealed)
+		conn_move_ciphertext(c);
 }
 
 static void conn_handshake(struct conn *c)
@@ -363,7 +451,7 @@ static void conn_requests(struct conn *c)
 
 	/* Past the backlog limit the rest waits: one read of small requests
 	 * asking for big replies must not pile up unbounded output. */
-	while (c->state == CONN_READY && ps_buf_avail(&c->in) > 0 && ps_buf_avail(&c->out) <= d->cfg.max_backlog) {
+	while (c->state == CONN_READY && ps_buf_avail(&c->in) > 0 && conn_pending(c) <= d->cfg.max_backlog) {
 		r = ps_mp_scan(&c->scan, c->in.data + c->in.pos, ps_buf_avail(&c->in), PS_MAX_DEPTH, &size);
 		if (r == PS_SCAN_MORE) {
 			if (ps_buf_avail(&c->in) > d->cfg.max_message)
@@ -392,7 +480,7 @@ static void conn_requests(struct conn *c)
 static int conn_backlog(struct conn *c)
 {
 	const struct config *cfg = &c->d->cfg;
-	size_t backlog = ps_buf_avail(&c->out);
+	size_t backlog = conn_pending(c);
 
 	if (c->state != CONN_READY)
 		return 0;
@@ -422,8 +510,18 @@ static int conn_backlog(struct conn *c)
 /* Writes what is pending; arms the write event when the socket is full. */
 static int conn_flush(struct conn *c)
 {
-	while (ps_buf_avail(&c->out) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out.pos, ps_buf_avail(&c->out), MSG_NOSIGNAL);
+	struct ps_buf *w = c->sealed ? &c->cout : &c->out;
+
+	if (c->sealed && ps_buf_avail(&c->out) > 0) {
+		/* All the replies of one read go out in one record. */
+		if (ps_seal_put(&c->tx, c->out.data + c->out.pos, ps_buf_avail(&c->out), &c->cout) < 0) {
+			log_warn("conn %llu (%s): out of memory sealing replies", (unsigned long long)c->id, c->peer);
+			return -1;
+		}
+		ps_buf_consume(&c->out, ps_buf_avail(&c->out));
+	}
+	while (ps_buf_avail(w) > 0) {
+		ssize_t n = send(c->fd, w->data + w->pos, ps_buf_avail(w), MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -434,12 +532,15 @@ static int conn_flush(struct conn *c)
 			log_debug("conn %llu: write: %s", (unsigned long long)c->id, strerror(errno));
 			return -1;
 		}
-		ps_buf_consume(&c->out, (size_t)n);
+		ps_buf_consume(w, (size_t)n);
 		c->d->stats.bytes_out += (uint64_t)n;
 	}
+	/* Idle encrypted connections keep no output buffer either. */
+	if (c->sealed && ps_buf_avail(w) == 0)
+		ps_buf_free(w);
 	/* After a fatal error, EOF right behind the report tells the peer
 	 * nothing more is coming. */
-	if (c->state == CONN_DRAINING && ps_buf_avail(&c->out) == 0)
+	if (c->state == CONN_DRAINING && conn_pending(c) == 0)
 		shutdown(c->fd, SHUT_WR);
 	conn_account(c);
 	return conn_backlog(c);
@@ -508,16 +609,18 @@ static void conn_return_input(struct conn *c)
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	/* An encrypted session reads records, opened into the input below. */
+	struct ps_buf *dst = c->sealed ? &c->cin : &c->in;
 	ssize_t n;
 
 	(void)what;
 	conn_lend_input(c);
-	if (ps_buf_reserve(&c->in, CONN_READ_CHUNK) < 0) {
+	if (ps_buf_reserve(dst, CONN_READ_CHUNK) < 0) {
 		conn_fatal(c, PS_E_NOMEM, "out of memory for input");
 		goto flush;
 	}
 	do
-		n = read(fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+		n = read(fd, dst->data + dst->len, dst->cap - dst->len);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 		conn_return_input(c);
@@ -529,12 +632,14 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->state == CONN_DRAINING) {
-		c->in.len = c->in.pos = 0;
+		dst->len = dst->pos = 0;
 		conn_return_input(c);
 		return;
 	}
-	c->in.len += (size_t)n;
+	dst->len += (size_t)n;
 	c->d->stats.bytes_in += (uint64_t)n;
+	if (c->sealed && conn_unseal(c) < 0)
+		goto flush;
 	if (c->state == CONN_HANDSHAKE)
 		conn_handshake(c);
 	n = conn_serve(c);

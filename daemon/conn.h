@@ -14,6 +14,7 @@
 #include "ps_buf.h"
 #include "ps_hs.h"
 #include "ps_mp.h"
+#include "ps_seal.h"
 #include "wait.h"
 
 struct daemon;
@@ -50,6 +51,12 @@ struct conn {
 	struct ps_buf out;
 	struct ps_mp_scan scan;
 	uint8_t shello[PS_HS_SERVER_HELLO];
+	/* An encrypted session (PROTOCOL.md 2.2): bytes read go to cin and are
+	 * opened into in; replies built in out are sealed into cout, which is
+	 * what gets sent. */
+	bool sealed;
+	struct ps_seal rx, tx;
+	struct ps_buf cin, cout;
 	struct odict handles;    /* 8-byte id -> count held (as uintptr_t) */
 	struct waiter_list waiters;  /* this connection's parked calls */
 	struct conn_hook_list hooks; /* run when the connection closes */
@@ -61,8 +68,9 @@ struct conn {
 };
 
 /* Takes over an accepted socket: sends the server hello (or a refusal when
- * the connection limit is reached). */
-void conn_accept(struct daemon *d, int fd, const char *peer);
+ * the connection limit is reached). enc (enum ps_enc_mode: ON, OPTIONAL or
+ * OFF) says whether the session may or must be encrypted. */
+void conn_accept(struct daemon *d, int fd, const char *peer, int enc);
 /* Answers the connection's parked calls with a Shutdown error, sends what
  * it can without blocking, and frees it. */
 void conn_shutdown(struct conn *c);

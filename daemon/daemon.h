@@ -28,6 +28,9 @@ struct config {
 	 * backlog_ms, or ever pass DAEMON_BACKLOG_HARD(cfg), is cut off. */
 	int backlog_ms;
 	size_t max_items;       /* items one container may hold; 0: no limit */
+	int tcp_encryption;     /* enum ps_enc_mode (PROTOCOL.md 2.1) */
+	int unix_encryption;
+	int keepalive[3];       /* TCP keepalive: idle s, interval s, probes */
 };
 
 /* Unsent reply bytes past which a connection is cut off at once: room
@@ -60,6 +63,7 @@ struct daemon {
 	size_t keylen;
 	TAILQ_HEAD(, conn) conns;
 	size_t nconns;
+	size_t nsealed;         /* of them, encrypted sessions */
 	size_t trim_mark;       /* connections when memory was last given back (conn.c) */
 	struct ps_buf rbuf;     /* read space lent to connections with no partial input (conn.c) */
 	uint64_t next_conn_id;

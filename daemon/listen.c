@@ -55,24 +55,24 @@ static void peer_name(int fd, const struct sockaddr *sa, char *out, size_t len)
 
 /* TCP keepalive: a peer whose machine died or whose network was cut
  * sends no FIN, and without probes its connection (and the locks it
- * holds) would stay forever. Silent for LISTEN_KEEPIDLE_S seconds, the
- * peer is probed every LISTEN_KEEPINTVL_S seconds and dropped after
- * LISTEN_KEEPCNT unanswered probes: about 25 s in all. A live but idle
- * client (one parked on a lock for hours) answers the probes from its
- * kernel and is never dropped. While replies sit unacknowledged the
- * kernel's retransmission limit (tcp_retries2) decides instead. */
-#define LISTEN_KEEPIDLE_S 10
-#define LISTEN_KEEPINTVL_S 5
-#define LISTEN_KEEPCNT 3
-
-static void listen_keepalive(int fd)
+ * holds) would stay forever. Silent for keepalive[0] seconds, the peer is
+ * probed every keepalive[1] seconds and dropped after keepalive[2]
+ * unanswered probes (10 + 5 x 3 = 25 s by default, tcp-keepalive). A live
+ * but idle client (one parked on a lock for hours) answers the probes from
+ * its kernel and is never dropped. While replies sit unacknowledged
+ * keepalive does not probe; TCP_USER_TIMEOUT gives that case the same
+ * bound instead of the kernel's retransmission limit (about 15 minutes). */
+static void listen_keepalive(const struct daemon *d, int fd)
 {
-	int one = 1, idle = LISTEN_KEEPIDLE_S, intvl = LISTEN_KEEPINTVL_S, cnt = LISTEN_KEEPCNT;
+	const int *k = d->cfg.keepalive;
+	int one = 1;
+	unsigned user_ms = (unsigned)(k[0] + k[1] * k[2]) * 1000u;
 
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &k[0], sizeof k[0]);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &k[1], sizeof k[1]);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &k[2], sizeof k[2]);
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms);
 }
 
 static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
@@ -85,11 +85,13 @@ static void listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, str
 	(void)salen;
 	peer_name(fd, sa, peer, sizeof peer);
 	/* Small replies must leave at once, not wait for Nagle. */
-	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
-		listen_keepalive(fd);
-	conn_accept(d, fd, peer);
+		listen_keepalive(d, fd);
+		conn_accept(d, fd, peer, d->cfg.tcp_encryption);
+	} else {
+		conn_accept(d, fd, peer, d->cfg.unix_encryption);
+	}
 }
 
 /* Keeps one descriptor in reserve, given up only to turn clients away

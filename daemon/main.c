@@ -88,6 +88,11 @@ static int check_log_file(const char *path)
 	return -1;
 }
 
+static const char *enc_name(int mode)
+{
+	return mode == PS_ENC_ON ? "required" : mode == PS_ENC_OPTIONAL ? "optional" : "off";
+}
+
 static void print_settings(const struct server *srv)
 {
 	const struct settings *s = &srv->s;
@@ -108,6 +113,9 @@ static void print_settings(const struct server *srv)
 		printf("max-memory: no limit\n");
 	printf("max-items: %zu\nbacklog-timeout: %d\n", s->max_items, s->backlog_ms);
 	printf("handshake-timeout: %d\nsocket-mode: %04o\n", s->handshake_ms, s->socket_mode);
+	printf("tcp-encryption: %s\nunix-encryption: %s\n", enc_name(s->tcp_encryption),
+	       enc_name(s->unix_encryption));
+	printf("tcp-keepalive: %d,%d,%d\n", s->keepalive[0], s->keepalive[1], s->keepalive[2]);
 	printf("log-file: %s\n", s->log_file != NULL ? s->log_file : "stderr");
 }
 
@@ -204,6 +212,9 @@ static void configure(struct server *srv)
 	d->reg.max_bytes = srv->s.max_memory;
 	d->cfg.max_items = srv->s.max_items;
 	d->cfg.backlog_ms = srv->s.backlog_ms;
+	d->cfg.tcp_encryption = srv->s.tcp_encryption;
+	d->cfg.unix_encryption = srv->s.unix_encryption;
+	memcpy(d->cfg.keepalive, srv->s.keepalive, sizeof d->cfg.keepalive);
 	d->key = srv->key.key;
 	d->keylen = srv->key.len;
 }

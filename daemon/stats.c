@@ -143,13 +143,14 @@ int stats_info(struct call *c)
 
 	if (call_no_more(c) < 0)
 		return -1;
-	msgpack_pack_map(pk, 19);
+	msgpack_pack_map(pk, 20);
 	pack_key(pk, "version");
 	ps_mp_pack_cstr(pk, PS_VERSION);
 	kv_uint(pk, "protocol", PS_PROTO_VERSION);
 	kv_uint(pk, "pid", (uint64_t)getpid());
 	kv_double(pk, "uptime", uptime);
 	kv_uint(pk, "connections", d->nconns);
+	kv_uint(pk, "connections_encrypted", d->nsealed);
 	kv_uint(pk, "connections_total", s->conns_total);
 	kv_uint(pk, "connections_refused", s->conns_refused);
 	kv_uint(pk, "auth_failures", s->auth_failures);

@@ -15,7 +15,7 @@ static void put_head(uint8_t *out, const char magic[4])
 	memcpy(out, magic, 4);
 	out[4] = (uint8_t)(PS_PROTO_VERSION >> 8);
 	out[5] = (uint8_t)(PS_PROTO_VERSION & 0xff);
-	out[6] = 0; /* flags: none defined in version 1 */
+	out[6] = 0; /* flags: set by the caller where it has any */
 	out[7] = 0;
 }
 
@@ -61,7 +61,15 @@ int ps_hs_check_server_hello(const uint8_t in[PS_HS_SERVER_HELLO], uint16_t *ver
 void ps_hs_client_hello(uint8_t out[PS_HS_CLIENT_HELLO], const uint8_t shello[PS_HS_SERVER_HELLO],
 			const uint8_t nonce[PS_HS_NONCE], const uint8_t *key, size_t keylen)
 {
+	ps_hs_client_hello_flags(out, shello, nonce, 0, key, keylen);
+}
+
+void ps_hs_client_hello_flags(uint8_t out[PS_HS_CLIENT_HELLO], const uint8_t shello[PS_HS_SERVER_HELLO],
+			      const uint8_t nonce[PS_HS_NONCE], uint16_t flags, const uint8_t *key, size_t keylen)
+{
 	put_head(out, "PCLI");
+	out[6] = (uint8_t)(flags >> 8);
+	out[7] = (uint8_t)(flags & 0xff);
 	memcpy(out + 8, nonce, PS_HS_NONCE);
 	proof(out + 40, PS_HS_LABEL_CLIENT, shello, PS_HS_SERVER_HELLO, out, 40, key, keylen);
 }

@@ -30,9 +30,14 @@ void ps_hs_server_hello(uint8_t out[PS_HS_SERVER_HELLO], const uint8_t nonce[PS_
  * (*version gets the server's). */
 int ps_hs_check_server_hello(const uint8_t in[PS_HS_SERVER_HELLO], uint16_t *version);
 
-/* Builds the client hello answering shello: client nonce and client proof. */
+/* Builds the client hello answering shello: client nonce and client proof,
+ * with flags 0 (a plaintext session). */
 void ps_hs_client_hello(uint8_t out[PS_HS_CLIENT_HELLO], const uint8_t shello[PS_HS_SERVER_HELLO],
 			const uint8_t nonce[PS_HS_NONCE], const uint8_t *key, size_t keylen);
+/* The same with the given flags (ps_seal.h: PS_HS_FLAG_ENC), which the
+ * proof covers. */
+void ps_hs_client_hello_flags(uint8_t out[PS_HS_CLIENT_HELLO], const uint8_t shello[PS_HS_SERVER_HELLO],
+			      const uint8_t nonce[PS_HS_NONCE], uint16_t flags, const uint8_t *key, size_t keylen);
 /* Verifies a client hello against the server hello we sent. Returns 0 when
  * the proof is right, -1 when the record is not a client hello, -2 on a
  * version mismatch, -3 when the proof is wrong (wrong authkey). */

@@ -145,9 +145,16 @@ static void test_tcp_raw_handshake(void **state)
 {
 	struct fix *f = *state;
 	struct traw r;
+	char why[256];
 
+	/* TCP listeners require encryption by default (PROTOCOL.md 2.1). */
 	assert_int_equal(traw_connect_tcp(&r, f->host, f->port), 0);
-	assert_int_equal(traw_handshake(&r, f->td.key, f->td.keylen, NULL, 0), 0);
+	assert_int_equal(traw_handshake(&r, f->td.key, f->td.keylen, why, sizeof why), -2);
+	assert_string_equal(why, "EncryptionRequired: this listener serves encrypted sessions only");
+	traw_close(&r);
+	assert_int_equal(traw_connect_tcp(&r, f->host, f->port), 0);
+	assert_int_equal(traw_handshake_flags(&r, f->td.key, f->td.keylen, PS_HS_FLAG_ENC, NULL, 0), 0);
+	assert_int_equal(ps_hs_flags(r.shello), PS_HS_FLAG_ENC_OFFER | PS_HS_FLAG_ENC_REQUIRED);
 	assert_int_equal(traw_request(&r, 1, "ping", "\x90", 1), 0);
 	assert_int_equal(traw_response(&r, 1, NULL, 0, NULL, 0), 0);
 	traw_close(&r);

@@ -1797,7 +1797,7 @@ static void test_cli_info(void **state)
 	snprintf(want, sizeof want, "procshared %s (protocol 1), pid %ld\n", PS_LIB_VERSION, (long)f->s.pid);
 	assert_true(strncmp(f->out, want, strlen(want)) == 0);
 	assert_non_null(strstr(f->out, "\nuptime:       00:00:"));
-	assert_non_null(strstr(f->out, "\nconnections:  2 open, 2 since start, 0 refused, 0 failed authentication\n"));
+	assert_non_null(strstr(f->out, "\nconnections:  2 open (0 encrypted), 2 since start, 0 refused, 0 failed authentication\n"));
 	assert_non_null(strstr(f->out, "\nobjects:      0 (0 named)\n"));
 	assert_non_null(strstr(f->out, "\nmemory:       resident "));
 	assert_non_null(strstr(f->out, ", values 0 B (no limit)\n"));

@@ -2,6 +2,7 @@
  * Raw protocol connections for tests.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 
 #include "ps_hs.h"
 #include "ps_mp.h"
+#include "ps_seal.h"
 #include "traw.h"
 #include "tutil.h"
 
@@ -24,6 +26,7 @@ static void traw_init(struct traw *r, int fd)
 	memset(r, 0, sizeof *r);
 	r->fd = fd;
 	ps_buf_init(&r->in);
+	ps_buf_init(&r->cin);
 }
 
 int traw_connect_unix(struct traw *r, const char *path)
@@ -97,8 +100,10 @@ void traw_close(struct traw *r)
 		close(r->fd);
 	r->fd = -1;
 	ps_buf_free(&r->in);
+	ps_buf_free(&r->cin);
 	free(r->msg);
 	r->msg = NULL;
+	r->sealed = false;
 }
 
 int traw_send(struct traw *r, const void *p, size_t n)
@@ -122,6 +127,8 @@ int traw_send(struct traw *r, const void *p, size_t n)
  * Returns bytes read, 0 at EOF, -1 on error or timeout. */
 static ssize_t fill(struct traw *r, int64_t deadline)
 {
+	struct ps_buf *dst = r->sealed ? &r->cin : &r->in;
+
 	for (;;) {
 		struct pollfd p = { .fd = r->fd, .events = POLLIN };
 		int64_t left = deadline - tutil_now_ms();
@@ -138,14 +145,21 @@ static ssize_t fill(struct traw *r, int64_t deadline)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (ps_buf_reserve(&r->in, 65536) < 0)
+		if (ps_buf_reserve(dst, 65536) < 0)
 			return -1;
-		k = recv(r->fd, r->in.data + r->in.len, r->in.cap - r->in.len, 0);
+		k = recv(r->fd, dst->data + dst->len, dst->cap - dst->len, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			return -1;
-		r->in.len += (size_t)k;
+		dst->len += (size_t)k;
+		if (r->sealed && k > 0) {
+			r->open_err = ps_seal_open(&r->rx, &r->cin, &r->in);
+			if (r->open_err != PS_SEAL_OK) {
+				errno = EBADMSG;
+				return -1;
+			}
+		}
 		return k;
 	}
 }
@@ -206,7 +220,13 @@ int traw_read_greeting(struct traw *r, char *refusal, size_t rlen, int timeout_m
 
 int traw_handshake(struct traw *r, const void *key, size_t keylen, char *refusal, size_t rlen)
 {
-	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], acc[PS_HS_ACCEPT];
+	return traw_handshake_flags(r, key, keylen, 0, refusal, rlen);
+}
+
+int traw_handshake_flags(struct traw *r, const void *key, size_t keylen, uint16_t flags, char *refusal,
+			 size_t rlen)
+{
+	uint8_t *shello = r->shello, *chello = r->chello, acc[PS_HS_ACCEPT];
 	uint8_t nonce[PS_HS_NONCE];
 	uint16_t version;
 
@@ -216,14 +236,14 @@ int traw_handshake(struct traw *r, const void *key, size_t keylen, char *refusal
 		return -1;
 	if (memcmp(shello, "PSNO", 4) == 0)
 		return read_refusal(r, refusal, rlen, TRAW_TIMEOUT_MS) == 0 ? -2 : -1;
-	if (traw_recv(r, shello + 4, sizeof shello - 4, TRAW_TIMEOUT_MS) != (ssize_t)sizeof shello - 4)
+	if (traw_recv(r, shello + 4, PS_HS_SERVER_HELLO - 4, TRAW_TIMEOUT_MS) != PS_HS_SERVER_HELLO - 4)
 		return -1;
 	if (ps_hs_check_server_hello(shello, &version) != 0)
 		return -1;
 	if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
 		return -1;
-	ps_hs_client_hello(chello, shello, nonce, key, keylen);
-	if (traw_send(r, chello, sizeof chello) < 0)
+	ps_hs_client_hello_flags(chello, shello, nonce, flags, key, keylen);
+	if (traw_send(r, chello, PS_HS_CLIENT_HELLO) < 0)
 		return -1;
 	if (traw_recv(r, acc, 4, TRAW_TIMEOUT_MS) != 4)
 		return -1;
@@ -231,7 +251,19 @@ int traw_handshake(struct traw *r, const void *key, size_t keylen, char *refusal
 		return read_refusal(r, refusal, rlen, TRAW_TIMEOUT_MS) == 0 ? -2 : -1;
 	if (traw_recv(r, acc + 4, sizeof acc - 4, TRAW_TIMEOUT_MS) != (ssize_t)sizeof acc - 4)
 		return -1;
-	return ps_hs_check_accept(acc, shello, chello, key, keylen) == 0 ? 0 : -1;
+	if (ps_hs_check_accept(acc, shello, chello, key, keylen) != 0)
+		return -1;
+	if (flags & PS_HS_FLAG_ENC) {
+		ps_seal_derive(&r->tx, &r->rx, key, keylen, shello, chello);
+		r->sealed = true;
+		/* Whatever came behind the accept is records already. */
+		if (ps_buf_avail(&r->in) > 0) {
+			ps_buf_append(&r->cin, r->in.data + r->in.pos, ps_buf_avail(&r->in));
+			ps_buf_consume(&r->in, ps_buf_avail(&r->in));
+			r->open_err = ps_seal_open(&r->rx, &r->cin, &r->in);
+		}
+	}
+	return 0;
 }
 
 int traw_read_msg(struct traw *r, int timeout_ms)
@@ -284,7 +316,8 @@ int traw_wait_eof(struct traw *r, int timeout_ms)
 	}
 }
 
-int traw_request(struct traw *r, uint32_t msgid, const char *method, const void *params, size_t plen)
+int traw_build_request(struct traw *r, uint32_t msgid, const char *method, const void *params, size_t plen,
+		       struct ps_buf *out)
 {
 	struct ps_buf b;
 	msgpack_packer pk;
@@ -297,7 +330,25 @@ int traw_request(struct traw *r, uint32_t msgid, const char *method, const void 
 	msgpack_pack_uint32(&pk, msgid);
 	ps_mp_pack_cstr(&pk, method);
 	ps_buf_append(&b, params, plen);
-	rc = b.oom ? -1 : traw_send(r, b.data, b.len);
+	if (b.oom)
+		rc = -1;
+	else if (r->sealed)
+		rc = ps_seal_put(&r->tx, b.data, b.len, out);
+	else
+		rc = ps_buf_append(out, b.data, b.len);
+	ps_buf_free(&b);
+	return rc;
+}
+
+int traw_request(struct traw *r, uint32_t msgid, const char *method, const void *params, size_t plen)
+{
+	struct ps_buf b;
+	int rc;
+
+	ps_buf_init(&b);
+	rc = traw_build_request(r, msgid, method, params, plen, &b);
+	if (rc == 0)
+		rc = traw_send(r, b.data, b.len);
 	ps_buf_free(&b);
 	return rc;
 }

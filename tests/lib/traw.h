@@ -12,6 +12,7 @@
 
 #include "ps_buf.h"
 #include "ps_rpc.h"
+#include "ps_seal.h"
 
 #define TRAW_TIMEOUT_MS 10000   /* default deadline for an expected reply */
 
@@ -21,6 +22,14 @@ struct traw {
 	uint8_t *msg;           /* the last message read (in a malloc'd copy) */
 	size_t msg_len;
 	struct ps_rpc_msg m;    /* it, decoded */
+	/* An encrypted session: requests are sealed with tx; what is read
+	 * goes to cin and is opened with rx into in. */
+	bool sealed;
+	struct ps_seal tx, rx;
+	struct ps_buf cin;
+	int open_err;           /* enum ps_seal_err of the last failed open */
+	uint8_t shello[PS_HS_SERVER_HELLO];
+	uint8_t chello[PS_HS_CLIENT_HELLO];
 };
 
 /* Connects to a Unix socket path. Returns 0, or -1 with errno set. */
@@ -30,7 +39,7 @@ int traw_connect_tcp(struct traw *r, const char *host, int port);
 /* Closes the socket and frees the buffers. */
 void traw_close(struct traw *r);
 
-/* Writes all of p (MSG_NOSIGNAL). Returns 0, or -1 with errno set (EPIPE,
+/* Writes all of p (MSG_NOSIGNAL) as it is, sealed session or not. Returns 0, or -1 with errno set (EPIPE,
  * ECONNRESET once the daemon has closed). */
 int traw_send(struct traw *r, const void *p, size_t n);
 /* Reads exactly n bytes within timeout_ms. Returns n, fewer at EOF, or -1
@@ -41,6 +50,17 @@ ssize_t traw_recv(struct traw *r, void *p, size_t n, int timeout_ms);
  * accepted; -1 on I/O errors; -2 when the server sent a refusal record,
  * whose text goes to refusal. */
 int traw_handshake(struct traw *r, const void *key, size_t keylen, char *refusal, size_t rlen);
+/* The same with the client hello's flags (PS_HS_FLAG_ENC: an encrypted
+ * session, after which requests are sealed and replies opened). The
+ * hellos stay in r->shello and r->chello. */
+int traw_handshake_flags(struct traw *r, const void *key, size_t keylen, uint16_t flags, char *refusal,
+			 size_t rlen);
+/* Builds a request and, in an encrypted session, seals it as the next
+ * record (advancing the counter), appending the bytes to out without
+ * sending them: tests then send records out of order or twice. Returns 0
+ * or -1. */
+int traw_build_request(struct traw *r, uint32_t msgid, const char *method, const void *params, size_t plen,
+		       struct ps_buf *out);
 /* Reads the first 4 bytes the server sends and, if they start a refusal
  * record, its text. Returns 1 for a refusal (text in refusal), 0 for a
  * server hello (its remaining 36 bytes are consumed), -1 otherwise. */
