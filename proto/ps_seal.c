@@ -133,7 +133,9 @@ int ps_seal_open(struct ps_seal *s, struct ps_buf *in, struct ps_buf *out)
 			return PS_SEAL_BADLEN;
 		if (ps_buf_avail(in) < PS_SEAL_HEAD + (size_t)len)
 			break;
-		if (ps_buf_reserve(out, len - PS_SEAL_TAG) < 0)
+		/* One byte more, so that an empty record has somewhere to go
+		 * too (no arithmetic on a NULL buffer). */
+		if (ps_buf_reserve(out, len - PS_SEAL_TAG + 1) < 0)
 			return PS_SEAL_NOMEM;
 		seal_nonce(nonce, s->seq);
 		if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->data + out->len, &mlen, NULL, rec + PS_SEAL_HEAD,

@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
-FUZZ ?= decode handshake dispatch
+FUZZ ?= decode handshake dispatch seal
 
 PKGS := libevent msgpack libsodium
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Werror

@@ -9,6 +9,9 @@
  *   bit 0  prefix the stream with a correct client hello (so the fuzzer
  *          reaches the request path behind a valid handshake)
  *   bits 1-3  chunk size selector (1 to 4096 bytes per write)
+ *   bit 4  with bit 0: the hello asks for an encrypted session
+ *   bit 5  with bit 4: the rest goes raw, not sealed into records (the
+ *          daemon must end the session with a sealed error)
  *
  * Invariants, checked per input:
  * - the daemon first sends a server hello, then either an accept whose
@@ -16,7 +19,8 @@
  * - nothing a peer sends before being accepted reaches the registry: no
  *   object is created and no request is counted;
  * - after the accept, every byte the daemon sends is a well-formed
- *   response or error notification;
+ *   response or error notification (in an encrypted session, inside
+ *   records that open with the session's keys);
  * - nothing leaks once the connection is gone (libFuzzer's leak check).
  */
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include "conn.h"
 #include "fuzz_common.h"
 #include "ps_hs.h"
+#include "ps_seal.h"
 
 struct peer {
 	int fd;
@@ -37,6 +42,9 @@ struct peer {
 	int stage;                      /* 0 greeting, 1 verdict, 2 messages, 3 refused */
 	bool good_hello;
 	uint8_t chello[PS_HS_CLIENT_HELLO];
+	bool enc;                       /* an encrypted session */
+	struct ps_seal tx, rx;
+	struct ps_buf plain;            /* the daemon's records, opened */
 };
 
 static void reply_cb(void *arg, int kind, uint32_t msgid, bool error)
@@ -87,6 +95,13 @@ static void peer_read(struct peer *pr)
 						      strlen(FUZZ_KEY)) == 0);
 			ps_buf_consume(&pr->in, PS_HS_ACCEPT);
 			pr->stage = 2;
+		} else if (pr->stage == 2 && pr->enc) {
+			/* The daemon's records always open. */
+			FUZZ_CHECK(ps_seal_open(&pr->rx, &pr->in, &pr->plain) == PS_SEAL_OK);
+			if (ps_buf_avail(&pr->plain) > 0)
+				ps_buf_consume(&pr->plain, fuzz_check_replies(pr->plain.data + pr->plain.pos,
+									      ps_buf_avail(&pr->plain), reply_cb, NULL));
+			return;
 		} else if (pr->stage == 2) {
 			ps_buf_consume(&pr->in, fuzz_check_replies(p, n, reply_cb, NULL));
 			return;
@@ -132,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct daemon d;
 	struct peer pr;
+	struct ps_buf sealed;
 	size_t chunk;
 	int sv[2];
 
@@ -147,24 +163,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(&pr, 0, sizeof pr);
 	pr.good_hello = (data[0] & 1) != 0;
+	pr.enc = pr.good_hello && (data[0] & 0x10) != 0;
 	chunk = (size_t)1 << (((data[0] >> 1) & 7) + ((data[0] >> 1 & 7) > 3 ? 5 : 0));
 	fuzz_daemon_init(&d);
 	ps_buf_init(&pr.in);
+	ps_buf_init(&pr.plain);
+	ps_buf_init(&sealed);
 	FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
 	pr.fd = sv[0];
-	conn_accept(&d, sv[1], "fuzz");
+	conn_accept(&d, sv[1], "fuzz", PS_ENC_OPTIONAL);
 	fuzz_daemon_run(&d);
 	peer_read(&pr);
 	FUZZ_CHECK(pr.stage == 1);
 	if (pr.good_hello) {
 		uint8_t nonce[PS_HS_NONCE];
 		memset(nonce, 0x5a, sizeof nonce);
-		ps_hs_client_hello(pr.chello, pr.shello, nonce, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY));
+		ps_hs_client_hello_flags(pr.chello, pr.shello, nonce, pr.enc ? PS_HS_FLAG_ENC : 0,
+					 (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY));
+		if (pr.enc)
+			ps_seal_derive(&pr.tx, &pr.rx, (const uint8_t *)FUZZ_KEY, strlen(FUZZ_KEY), pr.shello,
+				       pr.chello);
 		peer_send(&d, &pr, pr.chello, sizeof pr.chello, chunk);
 	} else if (size - 1 >= PS_HS_CLIENT_HELLO) {
 		memcpy(pr.chello, data + 1, PS_HS_CLIENT_HELLO);
 	}
-	peer_send(&d, &pr, data + 1, size - 1, chunk);
+	if (pr.enc && (data[0] & 0x20) == 0) {
+		FUZZ_CHECK(ps_seal_put(&pr.tx, data + 1, size - 1, &sealed) == 0);
+		peer_send(&d, &pr, sealed.data, sealed.len, chunk);
+	} else {
+		peer_send(&d, &pr, data + 1, size - 1, chunk);
+	}
 	fuzz_daemon_run(&d);
 	peer_read(&pr);
 	if (!pr.good_hello) {
@@ -175,6 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(pr.fd);
 	fuzz_daemon_run(&d);
 	ps_buf_free(&pr.in);
+	ps_buf_free(&pr.plain);
+	ps_buf_free(&sealed);
 	fuzz_daemon_free(&d);
 	return 0;
 }
