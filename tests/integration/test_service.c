@@ -1417,8 +1417,10 @@ static int64_t memory_left(ps_ctx *ctx)
 }
 
 /* max-memory: a value that takes exactly what is left is stored; one byte
- * more is OutOfMemory and changes nothing. Requests stay well under the
- * 64 KiB a connection reads at a time, so its buffers keep their size. */
+ * more is OutOfMemory and changes nothing. The requests at the boundary
+ * are kept under 4 KiB, so each arrives in one read however loaded the
+ * machine is, and the connection's buffers keep their size (a request
+ * read in two parts would be copied into a buffer of its own). */
 static void test_memory_limit(void **state)
 {
 	static const char *const args[] = { "--max-memory", "1M", NULL };
@@ -1435,10 +1437,15 @@ static void test_memory_limit(void **state)
 	assert_string_equal(call_text(ctx, "open", "[\"dict\", \"d\"]"), "1");
 	assert_string_equal(info_field(ctx, "memory_limit"), "1048576");
 	assert_true(strtoull(info_field(ctx, "memory_buffers"), NULL, 10) > 0);
-	/* Fill with 40 KB values until less than one is left. */
+	/* Fill with 40 KB values until less than one is left, then with 2 KB
+	 * ones. */
 	while ((left = memory_left(ctx)) > 50000) {
 		snprintf(key, sizeof key, "k%03d", k++);
 		assert_string_equal(set_bin(ctx, key, 40000), "nil");
+	}
+	while ((left = memory_left(ctx)) > 3000) {
+		snprintf(key, sizeof key, "k%03d", k++);
+		assert_string_equal(set_bin(ctx, key, 2000), "nil");
 	}
 	/* key "last": 16 + 5 bytes; a bin of n bytes: 16 + 3 + n. */
 	assert_true(left >= 40 + 256);
