@@ -113,6 +113,10 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/integration/test_%.o $(TESTLIB_OBJ) $(LIBA
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(TEST_PKGS))
 
+# The C client of the network tests (tests/net, scripts/run-net-tests.sh).
+$(BUILD)/tests/net/netclient: $(BUILD)/tests/net/netclient.o $(LIBA)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
 tests: all $(UNIT_BIN) $(INTEG_BIN)
 
 deps:

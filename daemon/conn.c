@@ -529,7 +529,11 @@ static int conn_flush(struct conn *c)
 				event_add(c->ev_write, NULL);
 				break;
 			}
-			log_debug("conn %llu: write: %s", (unsigned long long)c->id, strerror(errno));
+			if (errno == ETIMEDOUT)
+				log_info("conn %llu (%s): connection lost: %s", (unsigned long long)c->id, c->peer,
+					 strerror(errno));
+			else
+				log_debug("conn %llu: write: %s", (unsigned long long)c->id, strerror(errno));
 			return -1;
 		}
 		ps_buf_consume(w, (size_t)n);
@@ -623,6 +627,11 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		n = read(fd, dst->data + dst->len, dst->cap - dst->len);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		/* A peer that vanished (keepalive or TCP_USER_TIMEOUT gave up:
+		 * ETIMEDOUT) or reset is worth a line; a close is not. */
+		if (n < 0)
+			log_info("conn %llu (%s): connection lost: %s", (unsigned long long)c->id, c->peer,
+				 strerror(errno));
 		conn_return_input(c);
 		conn_free(c);
 		return;

@@ -44,6 +44,7 @@ suite "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke
 if [ -x scripts/run-python-tests.sh ]; then
 	suite "Python client" scripts/run-python-tests.sh
 fi
+suite "network namespaces" scripts/run-net-tests.sh
 echo
 echo "check: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -6,8 +6,10 @@ set -euo pipefail
 # systemd: systemd-analyze and systemd-socket-activate for the service tests.
 # python3-pytest, python3-msgpack: the Python client and its tests.
 # clang, libclang-rt-14-dev: libFuzzer for tests/fuzz; valgrind: make valgrind.
+# iproute2, tcpdump: the network namespace and capture tests (tests/net).
 pkgs=(gcc make pkg-config libevent-dev libmsgpack-dev libsodium-dev libcmocka-dev systemd
 	python3-pytest python3-msgpack clang libclang-rt-14-dev valgrind)
+pkgs+=(iproute2 tcpdump)
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
