@@ -23,31 +23,9 @@
 # last. The exit status is pytest's.
 set -u
 
-srcdir=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-build}
-case $build in
-/*) ;;
-*) build=$srcdir/$build ;;
-esac
-
-usable() {
-	"$1" -c 'import msgpack, pytest' >/dev/null 2>&1
-}
-
-python=${PYTHON:-}
-if [ -z "$python" ]; then
-	for candidate in /usr/bin/python3 "$(command -v python3 || true)"; do
-		if [ -n "$candidate" ] && [ -x "$candidate" ] && usable "$candidate"; then
-			python=$candidate
-			break
-		fi
-	done
-fi
-if [ -z "$python" ] || ! usable "$python"; then
-	echo "run-net-tests: no Python 3 with msgpack and pytest found" >&2
-	echo "install them: apt-get install python3-msgpack python3-pytest (or set PYTHON)" >&2
-	exit 2
-fi
+. "$(dirname "$0")/pytest-lib.sh"
+pytest_setup run-net-tests
+trap pytest_cleanup EXIT
 if [ ! -x "$build/procshared" ] || [ ! -x "$build/procshare" ]; then
 	echo "run-net-tests: $build/procshared and procshare are not built (run make first)" >&2
 	exit 2
@@ -62,16 +40,10 @@ if ! make "${make_args[@]}" "$mkbuild/tests/net/netclient" >/dev/null; then
 	exit 2
 fi
 
-export PROCSHARE_DAEMON="$build/procshared"
-export PS_BUILD="$build"
 export PS_NET_PREFIX="psnet$$"
-# The tests must not leave caches in the source tree.
-export PYTHONDONTWRITEBYTECODE=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 cleanup() {
-	rm -f "$out"
+	pytest_cleanup
 	# Each test deletes its namespaces; these are a killed run's.
 	if command -v ip >/dev/null 2>&1; then
 		ip netns list 2>/dev/null | awk -v p="$PS_NET_PREFIX-" 'index($1, p) == 1 { print $1 }' |
@@ -83,26 +55,5 @@ cleanup() {
 }
 
 cd "$srcdir/tests/net" || exit 2
-out=$(mktemp "${TMPDIR:-/tmp}/ps-nettest.XXXXXX") || exit 2
 trap cleanup EXIT
-timeout -k 10 "${PS_TEST_TIMEOUT:-300}" "$python" -m pytest -p no:cacheprovider -ra \
-	. "$@" 2>&1 | tee "$out"
-status=${PIPESTATUS[0]}
-
-# pytest's summary: "=== 1 failed, 6 passed, 2 skipped in 20.1s ===" (or
-# without the rules under -q).
-summary=$(grep -E ' in [0-9.]+s( =+)?$' "$out" |
-	grep -E 'passed|failed|error|skipped|no tests ran' | tail -n 1)
-number() {
-	grep -oE "[0-9]+ $1" <<< "$summary" | grep -oE '[0-9]+' || echo 0
-}
-passed=$(number passed)
-failed=$(( $(number failed) + $(number error) ))
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	# pytest crashed, timed out, ran no test, or failed in a way it did not
-	# count as a test: one failure.
-	failed=1
-fi
-echo "net: $passed passed, $failed failed"
-[ -n "$summary" ] && echo "$summary"
-exit "$status"
+pytest_run net "${PS_TEST_TIMEOUT:-300}" . "$@"
