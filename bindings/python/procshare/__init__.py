@@ -8,9 +8,11 @@ multiprocessing.managers.
         q = m.Queue()
 
 procshare.connect(address, authkey) attaches to a running daemon (default:
-$PROCSHARE_ADDRESS and $PROCSHARE_AUTHKEY_FILE). Proxies can be passed to
-multiprocessing children (fork, spawn, forkserver) and used from several
-threads at once; C programs using libprocshare see the same objects.
+$PROCSHARE_ADDRESS and $PROCSHARE_AUTHKEY_FILE). Sessions over TCP are
+encrypted (encryption="auto", "on" or "off", default $PROCSHARE_ENCRYPTION;
+this needs libsodium). Proxies can be passed to multiprocessing children
+(fork, spawn, forkserver) and used from several threads at once; C programs
+using libprocshare see the same objects.
 
 Values travel as MessagePack: None, bool, int (64-bit), float, str, bytes,
 list, tuple (comes back as a list), dict, and proxies (stored as references,
@@ -18,9 +20,9 @@ read back as proxies). Keys compare by their encoding: 1 and 1.0 are
 different keys, and so are True and 1.
 """
 
-from .errors import (AuthFailed, ConnectionLost, Exists, LimitExceeded, NoSuchMethod,
-                     NoSuchObject, OutOfMemory, ProcshareError, ProtocolError, Shutdown, Timeout,
-                     TooLarge)
+from .errors import (AuthFailed, ConnectionLost, EncryptionRequired, EncryptionUnavailable,
+                     Exists, LimitExceeded, NoSuchMethod, NoSuchObject, OutOfMemory,
+                     ProcshareError, ProtocolError, RecordError, Shutdown, Timeout, TooLarge)
 from ._connection import Ref
 from .managers import Manager, SyncManager, connect, find_daemon
 from .proxies import (AcquireResult, AcquirerProxy, ArrayProxy, BarrierProxy, BaseProxy,
@@ -38,4 +40,5 @@ __all__ = [
     "BarrierProxy", "AcquireResult",
     "ProcshareError", "NoSuchObject", "NoSuchMethod", "Exists", "ProtocolError", "TooLarge",
     "AuthFailed", "Timeout", "LimitExceeded", "OutOfMemory", "Shutdown", "ConnectionLost",
+    "EncryptionRequired", "EncryptionUnavailable", "RecordError",
 ]

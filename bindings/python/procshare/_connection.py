@@ -22,6 +22,12 @@ the order the counts changed). A proxy that dies only queues its id on
 `_drops` (a deque: safe from __del__ in any thread, even the reader's); the
 next request sends the releases that brings about.
 
+Encryption. In an encrypted session (PROTOCOL.md 2.2) the bytes of both
+directions travel in sealed records, each direction numbering its own. A
+sender seals under `_wlock`, right before it writes, so that records go on
+the wire in the order of their numbers; the reader opens records before it
+decodes. A record that fails to open ends the connection (RecordError).
+
 Fork. A child never uses its parent's socket: in the child, the inherited
 socket is closed (close, not shutdown, so the parent's connection is not
 disturbed) and the first call opens a new connection and retains every
@@ -39,7 +45,7 @@ import weakref
 
 from ._msgpack import msgpack
 
-from . import _wire, errors
+from . import _seal, _wire, errors
 
 REF_EXT = 1
 _REQUEST_HEAD = b"\x94\x00"  # fixarray of 4, then type 0 (request)
@@ -138,11 +144,15 @@ class _ThreadConnection:
 class Connection:
     """An authenticated connection. `keysource` says how another process
     can find the key again when a proxy is pickled: ("file", path),
-    ("env",) or ("key", bytes)."""
+    ("env",) or ("key", bytes). `encryption` is the mode of PROTOCOL.md
+    2.1: "auto", "on", "off" (or True/False); None takes it from
+    $PROCSHARE_ENCRYPTION, default "auto". Every later connection this one
+    opens (after a fork, for another thread) keeps the mode."""
 
-    def __init__(self, address, key, keysource=None, timeout=None):
+    def __init__(self, address, key, keysource=None, timeout=None, encryption=None):
         if not isinstance(key, (bytes, bytearray)) or not key:
             raise ValueError("the authkey must be non-empty bytes")
+        self.encryption = _seal.resolve_mode(encryption)
         self.parsed = _wire.parse_address(address)
         self.address = _wire.format_address(self.parsed)
         self.key = bytes(key)
@@ -173,18 +183,26 @@ class Connection:
         self._pending = {}
         self._next_id = 1
         self._sock = None
+        self._sealer = None       # the sending half of an encrypted session
         self._notice = None
 
     # ---- opening ----------------------------------------------------------
 
     def _open(self):
-        """A new socket to the daemon, authenticated."""
+        """A new socket to the daemon, authenticated: (socket, sealer,
+        opener), the last two None in a plaintext session."""
         try:
             sock = _wire.open_socket(self.parsed)
         except OSError as e:
             raise errors.ConnectionLost("cannot connect to %s: %s" % (self.address, e)) from None
         try:
-            _wire.handshake(sock, self.key)
+            shello, chello, encrypted = _wire.handshake(
+                sock, self.key, self.encryption, self.parsed[0], "the daemon at " + self.address)
+            sealer = opener = None
+            if encrypted:
+                c2s, s2c = _seal.session_keys(self.key, shello, chello)
+                sealer = _seal.Sealer(c2s)
+                opener = _seal.Opener(s2c, "the daemon at " + self.address)
         except socket.timeout:
             sock.close()
             raise errors.Timeout("no handshake from %s within %.0f s"
@@ -198,12 +216,15 @@ class Connection:
             sock.close()
             raise
         sock.settimeout(None)
-        return sock
+        return sock, sealer, opener
 
-    def _install(self, sock):
-        """Makes sock the connection's socket and starts its reader."""
+    def _install(self, session):
+        """Makes the (socket, sealer, opener) of _open the connection's
+        and starts its reader. Under _wlock, or before other threads can
+        see the connection."""
+        sock, self._sealer, opener = session
         self._sock = sock
-        reader = threading.Thread(target=self._read_loop, args=(sock,),
+        reader = threading.Thread(target=self._read_loop, args=(sock, opener),
                                   name="procshare-reader %s" % self.address, daemon=True)
         reader.start()
 
@@ -231,7 +252,7 @@ class Connection:
 
     def _reconnect(self):
         try:
-            sock = self._open()
+            session = self._open()
         except errors.ProcshareError as e:
             self._error = type(e)("after fork: " + e.message, e.code)
             raise self._fresh_error() from None
@@ -240,7 +261,7 @@ class Connection:
         # An object that went away meanwhile fails on first use.
         with self._wlock:
             self._apply_drops()
-            self._install(sock)
+            self._install(session)
             calls, out = [], []
             for oid in self.held:
                 call, data = self._register(self._encode("retain", [oid]))
@@ -265,7 +286,7 @@ class Connection:
 
     # ---- reading ----------------------------------------------------------
 
-    def _read_loop(self, sock):
+    def _read_loop(self, sock, opener):
         seen = [False]
 
         def ext_hook(code, data):
@@ -282,18 +303,29 @@ class Connection:
                 data = sock.recv(_RECV_CHUNK)
                 if not data:
                     break
+                if opener is not None:
+                    data = opener.feed(data)
                 unpacker.feed(data)
                 for msg in unpacker:
                     self._deliver(msg, seen[0])
                     seen[0] = False
+                if opener is not None and opener.failed is not None:
+                    raise opener.failed
+        except errors.RecordError as e:
+            err = e
         except OSError as e:
             err = self._io_error(e)
         except Exception as e:
             err = errors.ProtocolError("undecodable data from %s: %s" % (self.address, e))
         if err is None:
+            cut = " in the middle of an encrypted record" if opener and opener.pending else ""
             err = self._notice or errors.ConnectionLost(
-                "the daemon at %s closed the connection" % self.address)
+                "the daemon at %s closed the connection%s" % (self.address, cut))
         self._fail(err, sock)
+        if isinstance(err, errors.ProtocolError):
+            # Nothing more can be read from this stream: let the daemon see
+            # the end now rather than when the program closes us.
+            self._shutdown(sock)
 
     def _deliver(self, msg, refs):
         if type(msg) is list and len(msg) == 4 and msg[0] == 1:
@@ -417,17 +449,56 @@ class Connection:
             out = self._apply_drops()
             call, data = self._register(body)
             out.append(data)
-            self._send(b"".join(out))
+            try:
+                self._send(b"".join(out))
+            except BaseException:
+                # Nobody will wait for it (and if it went out, its answer
+                # is dropped on arrival).
+                with self._lock:
+                    if self._pending.get(call.msgid) is call:
+                        del self._pending[call.msgid]
+                raise
         return call
 
     def _send(self, data):
-        """Under _wlock."""
-        sock = self._sock
+        """Under _wlock: writes data, sealed into records in an encrypted
+        session. Sealing here, under the lock that orders the writes, puts
+        the records on the wire in the order of their numbers. A send
+        interrupted (KeyboardInterrupt) before its first byte left leaves
+        the stream intact and the connection usable, so the numbers it
+        sealed are given back; one interrupted part-way, or an I/O error,
+        ends the connection."""
+        sock, sealer = self._sock, self._sealer
+        if sealer is not None:
+            first = sealer.seq
+            data = sealer.seal(data)
+        view = memoryview(data)
+        sent = 0
         try:
-            sock.sendall(data)
+            # send() rather than sendall(): an interruption must tell how
+            # much went out.
+            while sent < len(view):
+                sent += sock.send(view[sent:])
         except OSError as e:
             self._fail(self._io_error(e), sock)
             raise self._fresh_error() from None
+        except BaseException:
+            if sent == 0:
+                if sealer is not None:
+                    sealer.seq = first
+            else:
+                self._fail(errors.ConnectionLost(
+                    "a send to %s was interrupted part-way: the connection is unusable"
+                    % self.address), sock)
+                self._shutdown(sock)
+            raise
+
+    def _shutdown(self, sock):
+        if self._pid == os.getpid():
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def _finish(self, call, on_abandon=None, may_wait=0):
         """Waits for call's answer. Returns (result, saw_references).
@@ -556,7 +627,8 @@ class Connection:
             raise self._fresh_error()
         holder = getattr(self._threads, "holder", None)
         if holder is None or holder.conn.broken:
-            conn = Connection(self.address, self.key, self.keysource, self.timeout)
+            conn = Connection(self.address, self.key, self.keysource, self.timeout,
+                              self.encryption)
             holder = self._threads.holder = _ThreadConnection(conn)
         return holder.conn
 
@@ -580,6 +652,13 @@ class Connection:
     @property
     def broken(self):
         return self._error is not None
+
+    @property
+    def encrypted(self):
+        """Whether the session travels in sealed records (PROTOCOL.md
+        2.2), as the handshake decided from the mode and the daemon's
+        offer. In a fork child, False until its first call reconnects."""
+        return self._sealer is not None
 
     def close(self):
         """Closes the connection; the daemon releases every handle it had.
@@ -654,13 +733,15 @@ def unregister(conn):
             del _by_address[conn.address]
 
 
-def connection_for(address, keysource):
-    """This process's connection to address, opened on first use."""
+def connection_for(address, keysource, encryption=None):
+    """This process's connection to address, opened on first use (in the
+    encryption mode given, which an unpickled proxy brings along)."""
     address = _wire.format_address(_wire.parse_address(address))
     with _by_address_lock:
         conn = _by_address.get(address)
         if conn is not None and not conn.broken:
             return conn
-        conn = Connection(address, _key_for(address, keysource), keysource)
+        conn = Connection(address, _key_for(address, keysource), keysource,
+                          encryption=encryption)
         _by_address[address] = conn
         return conn

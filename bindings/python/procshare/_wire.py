@@ -1,6 +1,8 @@
 """The bytes on the wire below MessagePack-RPC: address strings, authkey
-files, opening a socket and the authkey handshake (PROTOCOL.md sections 1
-and 2). No threads and no state: the connection layer builds on this.
+files, opening a socket and the authkey handshake with its encryption
+negotiation (PROTOCOL.md sections 1, 2 and 2.1; the records of an encrypted
+session are _seal's). No threads and no state: the connection layer builds
+on this.
 """
 
 import hashlib
@@ -10,7 +12,7 @@ import secrets
 import socket
 import struct
 
-from . import errors
+from . import _seal, errors
 
 PROTO_VERSION = 1
 SERVER_HELLO_LEN = 40
@@ -131,9 +133,9 @@ def _read_record(sock, magic, rest):
     return head + _recv_exact(sock, rest)
 
 
-def client_hello(key, server_hello, nonce):
+def client_hello(key, server_hello, nonce, flags=0):
     """The 72-byte client hello answering server_hello."""
-    head = b"PCLI" + struct.pack(">HH", PROTO_VERSION, 0) + nonce
+    head = b"PCLI" + struct.pack(">HH", PROTO_VERSION, flags) + nonce
     proof = hmac.new(key, CLIENT_LABEL + server_hello + head, hashlib.sha256).digest()
     return head + proof
 
@@ -143,16 +145,31 @@ def server_proof(key, server_hello, hello):
     return hmac.new(key, SERVER_LABEL + server_hello + hello, hashlib.sha256).digest()
 
 
-def handshake(sock, key):
-    """Runs the client side of the handshake on a fresh connection. Raises
-    AuthFailed (or the refusal's error) when it fails."""
+def handshake(sock, key, mode="auto", transport="unix", peer="the daemon"):
+    """Runs the client side of the handshake on a fresh connection, asking
+    for an encrypted session as `mode` ("auto", "on", "off") and the
+    server hello's flags say (PROTOCOL.md 2.1). Returns (server hello,
+    client hello, encrypted); the session keys come from the two hellos.
+    Raises AuthFailed (or the refusal's error) when it fails, and
+    EncryptionUnavailable before sending anything when the session must be
+    encrypted but libsodium cannot be loaded."""
     shello = _read_record(sock, b"PSRV", SERVER_HELLO_LEN - 4)
-    (version,) = struct.unpack(">H", shello[4:6])
+    version, flags = struct.unpack(">HH", shello[4:8])
     if version != PROTO_VERSION:
         raise errors.AuthFailed("the daemon speaks protocol version %d, this client %d"
                                 % (version, PROTO_VERSION))
-    hello = client_hello(key, shello, secrets.token_bytes(32))
+    encrypted = _seal.wants_encryption(mode, transport, flags, peer)
+    if encrypted:
+        _seal.sodium()
+    hello = client_hello(key, shello, secrets.token_bytes(32),
+                         _seal.FLAG_ENC if encrypted else 0)
     sock.sendall(hello)
-    accept = _read_record(sock, b"PSOK", ACCEPT_LEN - 4)
+    try:
+        accept = _read_record(sock, b"PSOK", ACCEPT_LEN - 4)
+    except errors.EncryptionRequired as e:
+        raise errors.EncryptionRequired(
+            "%s (this client's encryption mode is \"%s\": connect with \"auto\" or \"on\")"
+            % (e.message, mode)) from None
     if not hmac.compare_digest(accept[4:], server_proof(key, shello, hello)):
         raise errors.AuthFailed("the daemon's proof is wrong: it does not hold the authkey")
+    return shello, hello, encrypted

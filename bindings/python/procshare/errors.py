@@ -59,6 +59,28 @@ class AuthFailed(ProcshareError, multiprocessing.AuthenticationError):
     code = "AuthFailed"
 
 
+class EncryptionRequired(AuthFailed):
+    """The daemon serves only encrypted sessions on this listener and the
+    client did not ask for one (encryption="off")."""
+    code = "EncryptionRequired"
+
+
+class EncryptionUnavailable(AuthFailed):
+    """The session must be encrypted (encryption="on", or "auto" over TCP
+    or to a daemon that requires it) but cannot be: the daemon does not
+    offer encryption, or libsodium cannot be loaded here. The message says
+    which."""
+    code = "EncryptionUnavailable"
+
+
+class RecordError(ProtocolError):
+    """An encrypted record from the daemon failed authentication (tampered
+    with, replayed, reordered, dropped, or sealed with another key) or
+    announced an impossible length. The connection is closed: calls in
+    flight fail with this error, later ones with ConnectionLost."""
+    code = "RecordError"
+
+
 class Timeout(ProcshareError, TimeoutError):
     """A deadline passed: the handshake, or the client's own call timeout."""
     code = "Timeout"
@@ -87,7 +109,7 @@ class ConnectionLost(ProcshareError, ConnectionError):
 
 _PROCSHARE = {cls.code: cls for cls in (
     NoSuchObject, NoSuchMethod, Exists, ProtocolError, TooLarge, AuthFailed, Timeout,
-    LimitExceeded, OutOfMemory, Shutdown, ConnectionLost)}
+    LimitExceeded, OutOfMemory, Shutdown, ConnectionLost, EncryptionRequired)}
 
 # Codes whose Python exception carries the daemon's message.
 _BUILTIN = {

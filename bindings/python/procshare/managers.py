@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import weakref
 
-from . import _connection, _wire, errors, proxies
+from . import _connection, _seal, _wire, errors, proxies
 
 # How long a starting daemon may take to say it is listening.
 START_TIMEOUT = 30.0
@@ -96,10 +96,10 @@ def _as_key(authkey):
     return bytes(authkey)
 
 
-def _reconnected(address, keysource):
+def _reconnected(address, keysource, encryption=None):
     """Unpickles a manager: this process's connection to the same daemon."""
-    m = SyncManager(address)
-    m._attach(_connection.connection_for(address, keysource), owned=False)
+    m = SyncManager(address, encryption=encryption)
+    m._attach(_connection.connection_for(address, keysource, encryption), owned=False)
     return m
 
 
@@ -112,10 +112,17 @@ class SyncManager:
     one is given). Use procshare.Manager() and procshare.connect() for the
     two cases. A manager pickles to a connection to the same daemon: a
     child process that receives one can create objects too (but not stop
-    the daemon)."""
+    the daemon).
+
+    encryption: "auto" (encrypted over TCP, and over a Unix socket when the
+    daemon requires it), "on", "off", or True/False; default
+    $PROCSHARE_ENCRYPTION, else "auto" (PROTOCOL.md 2.1). Encrypted
+    sessions need libsodium."""
 
     def __init__(self, address=None, authkey=None, *, daemon=None, daemon_args=(),
-                 timeout=None):
+                 timeout=None, encryption=None):
+        # Checked (and taken from the environment) now, not at connect().
+        self._encryption = _seal.resolve_mode(encryption)
         self._address = address
         self._authkey = None if authkey is None else _as_key(authkey)
         self._daemon = daemon
@@ -166,7 +173,8 @@ class SyncManager:
                 os.close(wfd)
             try:
                 _wait_ready(proc, rfd, exe)
-                conn = _connection.Connection(address, key, ("file", keyfile), self._timeout)
+                conn = _connection.Connection(address, key, ("file", keyfile), self._timeout,
+                                              self._encryption)
             except BaseException:
                 _stop(None, proc, None, os.getpid())
                 raise
@@ -193,7 +201,8 @@ class SyncManager:
             if key is None:
                 raise errors.AuthFailed("no authkey given: set PROCSHARE_AUTHKEY_FILE "
                                         "or PROCSHARE_AUTHKEY")
-        conn = _connection.Connection(address, key, keysource, self._timeout)
+        conn = _connection.Connection(address, key, keysource, self._timeout,
+                                      self._encryption)
         self._address = conn.address
         self._attach(conn, owned=True)
 
@@ -233,7 +242,7 @@ class SyncManager:
 
     def __reduce__(self):
         conn = self._connection()
-        return (_reconnected, (conn.address, conn.pickle_keysource()))
+        return (_reconnected, (conn.address, conn.pickle_keysource(), conn.encryption))
 
     def __repr__(self):
         state = "not started" if self._conn is None else self._address
@@ -250,6 +259,18 @@ class SyncManager:
     def connection(self):
         """The underlying connection (for timeouts: .timeout = seconds)."""
         return self._connection()
+
+    @property
+    def encryption(self):
+        """The encryption mode: "auto", "on" or "off"."""
+        return self._encryption
+
+    @property
+    def encrypted(self):
+        """Whether the session with the daemon is encrypted (PROTOCOL.md
+        2.2): decided in the handshake from the mode and what the daemon
+        offers."""
+        return self._connection().encrypted
 
     @property
     def pid(self):
@@ -392,20 +413,24 @@ class SyncManager:
         return self._make(proxies.BarrierProxy, [parties, timeout], name)
 
 
-def Manager(*, daemon=None, daemon_args=(), authkey=None, address=None, timeout=None):
+def Manager(*, daemon=None, daemon_args=(), authkey=None, address=None, timeout=None,
+            encryption=None):
     """Starts a private procshared and returns its manager, as
     multiprocessing.Manager() does. Use it in a with block, or call
-    shutdown(); it is stopped anyway when the program exits."""
-    m = SyncManager(address, authkey, daemon=daemon, daemon_args=daemon_args, timeout=timeout)
+    shutdown(); it is stopped anyway when the program exits. encryption:
+    see SyncManager (the daemon's own settings come from daemon_args)."""
+    m = SyncManager(address, authkey, daemon=daemon, daemon_args=daemon_args, timeout=timeout,
+                    encryption=encryption)
     m.start()
     return m
 
 
-def connect(address=None, authkey=None, *, timeout=None):
+def connect(address=None, authkey=None, *, timeout=None, encryption=None):
     """A manager attached to the daemon at address (default
     $PROCSHARE_ADDRESS) with authkey (bytes or str; default read from
     $PROCSHARE_AUTHKEY_FILE, else $PROCSHARE_AUTHKEY). shutdown() only
-    closes the connection."""
-    m = SyncManager(address, authkey, timeout=timeout)
+    closes the connection. encryption: "auto" (default, or
+    $PROCSHARE_ENCRYPTION), "on", "off" or True/False; see SyncManager."""
+    m = SyncManager(address, authkey, timeout=timeout, encryption=encryption)
     m.connect()
     return m

@@ -85,9 +85,10 @@ def resolve(conn, value):
     return _replace_refs(value, made)
 
 
-def _rebuild(address, keysource, typename, oid, name):
-    """Unpickles a proxy: in this process, on this process's connection."""
-    conn = _connection.connection_for(address, keysource)
+def _rebuild(address, keysource, typename, oid, name, encryption=None):
+    """Unpickles a proxy: in this process, on this process's connection
+    (opened in the encryption mode of the connection it was pickled from)."""
+    conn = _connection.connection_for(address, keysource, encryption)
     types = conn.adopt({oid: 1}, known={oid: typename})
     if oid not in types:
         raise errors.NoSuchObject("the %s with id %d no longer exists" % (typename, oid))
@@ -214,7 +215,7 @@ class BaseProxy:
 
     def __reduce__(self):
         return (_rebuild, (self._conn.address, self._conn.pickle_keysource(),
-                           self._wire, self._id, self._name))
+                           self._wire, self._id, self._name, self._conn.encryption))
 
     def __deepcopy__(self, memo):
         return self._getvalue()
