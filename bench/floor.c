@@ -141,6 +141,7 @@ int floor_run(const struct lg_opts *o, struct lg_result *res)
 	struct fconn *c = calloc((size_t)o->conns, sizeof *c);
 	int *srv = calloc((size_t)o->conns, sizeof *srv);
 	uint64_t t0;
+	long ticks;
 	pid_t pid;
 	int r, status;
 
@@ -169,10 +170,14 @@ int floor_run(const struct lg_opts *o, struct lg_result *res)
 	for (int i = 0; i < o->conns; i++)
 		close(srv[i]);
 	F.active = o->conns;
+	ticks = wire_cpu_ticks(pid);
 	t0 = wire_now_ns();
 	F.deadline = t0 + (uint64_t)(o->secs * 1e9);
 	r = floor_client(&F, c, o->conns);
 	res->secs = (double)(wire_now_ns() - t0) / 1e9;
+	/* The echo server's CPU, as loadgen reports the daemon's. */
+	if (ticks >= 0 && wire_cpu_ticks(pid) >= ticks)
+		res->srv_ticks = wire_cpu_ticks(pid) - ticks;
 	for (int i = 0; i < o->conns; i++)
 		close(c[i].fd);
 	waitpid(pid, &status, 0);

@@ -30,16 +30,16 @@ struct worker {
 	struct lg_result res;
 	uint64_t t_end;         /* when its last operation was answered */
 	int failed;
+	int encrypted;          /* ps_encrypted() of its context */
 };
 
-static const uint8_t value_enc[] = { 0xa3, 'x', 'x', 'x' };     /* "xxx" */
 static const uint8_t one_enc[] = { 0x01 };
 
 static int open_proxies(struct worker *w)
 {
 	char name[32];
 
-	w->ctx = ps_connect(w->o->addr, w->key, w->keylen);
+	w->ctx = ps_connect_mode(w->o->addr, w->key, w->keylen, w->o->enc);
 	if (w->ctx == NULL || ps_err(w->ctx) != 0)
 		return -1;
 	w->dict = ps_dict_open(w->ctx, "bench.dict");
@@ -65,30 +65,28 @@ static void close_proxies(struct worker *w)
 
 static int one_op(struct worker *w, enum lg_op op, uint64_t *rng)
 {
-	uint8_t k[17] = { 0xb0, 'k', 'e', 'y', ':', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0', '0' };
+	const uint8_t *value = w->o->value;
+	size_t value_len = w->o->value_len, vlen;
+	uint8_t k[17] = { 0xb0 };       /* fixstr of 16 bytes */
 	void *val = NULL;
-	size_t vlen;
-	uint64_t n;
 	int r;
 
 	*rng ^= *rng >> 12;
 	*rng ^= *rng << 25;
 	*rng ^= *rng >> 27;
-	n = (*rng * 2685821657736338717ULL) % LG_KEYSPACE;
-	for (int i = 16; i >= 5 && n > 0; i--, n /= 10)
-		k[i] = (uint8_t)('0' + n % 10);
+	wire_key((char *)k + 1, (*rng * 2685821657736338717ULL) % (uint64_t)w->o->keys);
 	switch (op) {
 	case OP_GET:
 		r = ps_dict_get(w->dict, k, sizeof k, &val, &vlen);
 		break;
 	case OP_SET:
-		r = ps_dict_set(w->dict, k, sizeof k, value_enc, sizeof value_enc);
+		r = ps_dict_set(w->dict, k, sizeof k, value, value_len);
 		break;
 	case OP_APPEND:
-		r = ps_list_append(w->list, value_enc, sizeof value_enc);
+		r = ps_list_append(w->list, value, value_len);
 		break;
 	case OP_QUEUE:
-		r = ps_queue_put(w->queue, value_enc, sizeof value_enc, 1, -1);
+		r = ps_queue_put(w->queue, value, value_len, 1, -1);
 		if (r == 0)
 			r = ps_queue_get(w->queue, 1, -1, &val, &vlen);
 		break;
@@ -147,6 +145,7 @@ static void *worker_main(void *arg)
 	}
 	w->t_end = wire_now_ns();
 	w->failed = !ok;
+	w->encrypted = ok ? ps_encrypted(w->ctx) : -1;
 	close_proxies(w);
 	return NULL;
 }
@@ -183,6 +182,10 @@ int lib_run(const struct lg_opts *o, const uint8_t *key, size_t keylen, struct l
 		hist_merge(&res->lat, &w[i].res.lat);
 		if (w[i].failed)
 			r = -1;
+		if (i == 0)
+			res->encrypted = w[i].encrypted;
+		else if (res->encrypted != w[i].encrypted)
+			res->encrypted = -1;
 		if (w[i].t_end > t_end)
 			t_end = w[i].t_end;
 	}

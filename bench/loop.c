@@ -18,12 +18,11 @@
 #include "procshare.h"
 
 #define LOOP_EVENTS 1024
-#define LOOP_READ_CHUNK (64 * 1024)
 
 struct lconn {
 	int idx;
-	int fd;
-	struct ps_buf in, out;
+	struct wire w;
+	struct ps_buf in, out;  /* plaintext: answers read, requests to write */
 	struct ps_mp_scan scan;
 	uint32_t msgid;
 	uint64_t rng;
@@ -51,24 +50,30 @@ struct loop {
 
 /* ---- setup ---- */
 
-static int fill_keyspace(ps_dict *d)
+/* Gives every key of the keyspace the value, in updates of about
+ * LG_FILL_CHUNK bytes (big values must not make one message too big). */
+static int fill_keyspace(const struct lg_opts *o, ps_dict *d)
 {
+	size_t per = LG_FILL_CHUNK / (o->value_len + 20) + 1;
 	struct ps_buf b;
 	msgpack_packer pk;
-	int r;
+	int r = 0;
 
 	ps_buf_init(&b);
 	ps_mp_packer(&pk, &b);
-	msgpack_pack_map(&pk, LG_KEYSPACE);
-	for (int i = 0; i < LG_KEYSPACE; i++) {
-		char k[17];
-		snprintf(k, sizeof k, "key:%012d", i);
-		msgpack_pack_str(&pk, 16);
-		msgpack_pack_str_body(&pk, k, 16);
-		msgpack_pack_str(&pk, sizeof LG_VALUE - 1);
-		msgpack_pack_str_body(&pk, LG_VALUE, sizeof LG_VALUE - 1);
+	for (size_t i = 0; r == 0 && i < (size_t)o->keys; i += per) {
+		size_t n = (size_t)o->keys - i < per ? (size_t)o->keys - i : per;
+		b.len = b.pos = 0;
+		msgpack_pack_map(&pk, (uint32_t)n);
+		for (size_t j = i; j < i + n; j++) {
+			char k[16];
+			wire_key(k, j);
+			msgpack_pack_str(&pk, sizeof k);
+			msgpack_pack_str_body(&pk, k, sizeof k);
+			ps_buf_append(&b, o->value, o->value_len);
+		}
+		r = b.oom ? -1 : ps_dict_update(d, b.data, b.len);
 	}
-	r = b.oom ? -1 : ps_dict_update(d, b.data, b.len);
 	ps_buf_free(&b);
 	return r;
 }
@@ -96,7 +101,7 @@ static int setup_objects(ps_ctx *ctx, const struct lg_opts *o, struct lg_objs *o
 		if (d == NULL)
 			return setup_fail(ctx, "dict");
 		objs->dict = ps_dict_id(d);
-		if (mix_has(o, OP_GET) && fill_keyspace(d) < 0) {
+		if (mix_has(o, OP_GET) && fill_keyspace(o, d) < 0) {
 			ps_dict_free(d);
 			return setup_fail(ctx, "filling the dict");
 		}
@@ -147,7 +152,7 @@ static int setup_locks(ps_ctx *ctx, const struct lg_opts *o, struct lg_objs *obj
 
 int loop_setup(const struct lg_opts *o, const uint8_t *key, size_t keylen, struct lg_objs *objs)
 {
-	ps_ctx *ctx = ps_connect(o->addr, key, keylen);
+	ps_ctx *ctx = ps_connect_mode(o->addr, key, keylen, o->enc);
 	int r;
 
 	memset(objs, 0, sizeof *objs);
@@ -177,13 +182,19 @@ static void arm_out(struct loop *L, struct lconn *c, bool on)
 	if (c->want_out == on || L->epfd < 0)
 		return;
 	c->want_out = on;
-	epoll_ctl(L->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(L->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
 }
 
 static int flush(struct loop *L, struct lconn *c)
 {
-	while (ps_buf_avail(&c->out) > 0) {
-		ssize_t n = send(c->fd, c->out.data + c->out.pos, ps_buf_avail(&c->out), MSG_NOSIGNAL);
+	struct ps_buf *b = wire_pending(&c->w, &c->out);
+
+	if (b == NULL) {
+		fprintf(stderr, "loadgen: out of memory\n");
+		return -1;
+	}
+	while (ps_buf_avail(b) > 0) {
+		ssize_t n = send(c->w.fd, b->data + b->pos, ps_buf_avail(b), MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -194,7 +205,7 @@ static int flush(struct loop *L, struct lconn *c)
 			fprintf(stderr, "loadgen: writing to the daemon: %s\n", strerror(errno));
 			return -1;
 		}
-		ps_buf_consume(&c->out, (size_t)n);
+		ps_buf_consume(b, (size_t)n);
 	}
 	arm_out(L, c, false);
 	return 0;
@@ -206,7 +217,7 @@ static int start_batch(struct loop *L, struct lconn *c, uint64_t now)
 	c->nops = c->done_ops = 0;
 	while (c->nops < L->o->depth && may_issue(L, now)) {
 		enum lg_op op = L->o->sched[L->sched_pos++ % L->o->nsched];
-		c->reqs[c->nops++] = (uint8_t)wire_put_op(&c->out, op, L->objs, c->idx, &c->msgid, &c->rng);
+		c->reqs[c->nops++] = (uint8_t)wire_put_op(&c->out, L->o, op, L->objs, c->idx, &c->msgid, &c->rng);
 		L->issued++;
 	}
 	if (c->nops == 0) {
@@ -253,7 +264,7 @@ static int on_input(struct loop *L, struct lconn *c, bool block)
 		uint32_t msgid;
 		bool is_error;
 
-		r = wire_next_msg(c->fd, &c->in, &c->scan, block, &size);
+		r = wire_next_msg(&c->w, &c->in, &c->scan, block, &size);
 		if (r <= 0)
 			return r;
 		if (now == 0)
@@ -268,22 +279,16 @@ static int on_input(struct loop *L, struct lconn *c, bool block)
 
 static int read_some(struct lconn *c)
 {
-	ssize_t n;
+	ssize_t n = wire_read(&c->w, &c->in);
 
-	if (c->in.pos > 0 && c->in.pos == c->in.len)
-		c->in.pos = c->in.len = 0;
-	if (ps_buf_reserve(&c->in, LOOP_READ_CHUNK) < 0)
-		return -1;
-	do
-		n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
 	if (n <= 0) {
-		fprintf(stderr, "loadgen: reading from the daemon: %s\n", n == 0 ? "connection closed" : strerror(errno));
+		if (n == 0 || errno != EPROTO)
+			fprintf(stderr, "loadgen: reading from the daemon: %s\n",
+				n == 0 ? "connection closed" : strerror(errno));
 		return -1;
 	}
-	c->in.len += (size_t)n;
 	return 0;
 }
 
@@ -338,14 +343,18 @@ static int open_conns(struct loop *L, const uint8_t *key, size_t keylen)
 		ps_buf_init(&c->in);
 		ps_buf_init(&c->out);
 		ps_mp_scan_reset(&c->scan);
-		c->fd = wire_connect(L->o->addr, key, keylen);
-		if (c->fd < 0)
+		if (wire_connect(&c->w, L->o->addr, key, keylen, L->o->enc) < 0)
 			return -1;
 		L->active++;
+		/* All connections alike, or the run says nothing certain. */
+		if (i == 0)
+			L->res->encrypted = c->w.sealed;
+		else if (L->res->encrypted != c->w.sealed)
+			L->res->encrypted = -1;
 		if (L->epfd >= 0) {
 			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-			fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-			if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+			fcntl(c->w.fd, F_SETFL, fcntl(c->w.fd, F_GETFL) | O_NONBLOCK);
+			if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, c->w.fd, &ev) < 0)
 				return -1;
 		}
 	}
@@ -356,8 +365,7 @@ static void close_conns(struct loop *L)
 {
 	for (int i = 0; i < L->o->conns; i++) {
 		struct lconn *c = &L->c[i];
-		if (c->fd > 0)
-			close(c->fd);
+		wire_close(&c->w);
 		ps_buf_free(&c->in);
 		ps_buf_free(&c->out);
 	}
@@ -373,6 +381,8 @@ int loop_run(const struct lg_opts *o, const uint8_t *key, size_t keylen, const s
 	L.c = calloc((size_t)o->conns, sizeof *L.c);
 	if (L.c == NULL)
 		return -1;
+	for (int i = 0; i < o->conns; i++)
+		L.c[i].w.fd = -1;
 	if (o->conns > 1 && (L.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		goto out;
 	if (open_conns(&L, key, keylen) < 0)

@@ -10,7 +10,11 @@ results goes to stdout, in loadgen's format:
 
     pymanager: mode=ops engine=python mix=get conns=16 depth=1 ops=...
                secs=... ops_per_sec=... p50_us=... p99_us=... p999_us=...
-               errors=0 rss_before_kb=... rss_after_kb=...
+               errors=0 rss_before_kb=... rss_after_kb=... srv_cpu_us_per_op=...
+
+srv_cpu_us_per_op is the CPU time the manager's server process used
+during the run (all its threads) per operation, as loadgen reports the
+daemon's.
 
 Operations (one round trip each, or a pair as in loadgen):
     get     d.get(key)          set     d[key] = "xxx"
@@ -42,6 +46,16 @@ def rss_kb(pid):
     except OSError:
         pass
     return -1
+
+
+def cpu_ticks(pid):
+    """User + system CPU time of process pid in clock ticks, or -1."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return -1
 
 
 def one_op(op, objs, rng):
@@ -103,7 +117,9 @@ def run_ops(args, m):
     locks = [m.Lock() for _ in range(args.conns)]
     pid = m._process.pid
     before = rss_kb(pid)
-    barrier = mp.Barrier(args.conns)
+    # The parent waits at the barrier too, to read the server's CPU time
+    # when the workers start.
+    barrier = mp.Barrier(args.conns + 1)
     results = mp.Queue()
     procs = []
     for i in range(args.conns):
@@ -111,7 +127,10 @@ def run_ops(args, m):
         p = mp.Process(target=worker, args=(i, args.op, args.secs, o, barrier, results))
         p.start()
         procs.append(p)
+    barrier.wait()
+    t0 = cpu_ticks(pid)
     got = [results.get() for _ in procs]
+    t1 = cpu_ticks(pid)
     for p in procs:
         p.join()
     after = rss_kb(pid)
@@ -120,10 +139,13 @@ def run_ops(args, m):
     lat = sorted(x for g in got for x in g[3])
     errors = sum(g[4] for g in got)
     secs = (end - start) / 1e9
+    cpu = ""
+    if t0 >= 0 and t1 >= t0 and lat:
+        cpu = " srv_cpu_us_per_op=%.3f" % ((t1 - t0) * 1e6 / os.sysconf("SC_CLK_TCK") / len(lat))
     print("pymanager: mode=ops engine=python mix=%s conns=%d depth=1 ops=%d secs=%.3f ops_per_sec=%.0f "
-          "p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%d rss_before_kb=%d rss_after_kb=%d"
+          "p50_us=%.1f p99_us=%.1f p999_us=%.1f errors=%d rss_before_kb=%d rss_after_kb=%d%s"
           % (args.op, args.conns, len(lat), secs, len(lat) / secs if secs > 0 else 0,
-             percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), errors, before, after))
+             percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), errors, before, after, cpu))
     return 1 if errors else 0
 
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: procshare, Python's multiprocessing SyncManager and Redis on
 # the same workloads, in one run, on this machine. Every figure is the
-# median of BENCH_ROUNDS rounds (default 3), with min and max; the rounds
-# are interleaved (procshare, Redis, Python, then again) so that a noisy
-# neighbour hurts all three alike. Results, the machine's description and
-# a chart go to bench/results/<UTC date>/ (and bench/results/latest).
+# median of BENCH_ROUNDS rounds (default 3), with min and max. Within a
+# round, the three systems are measured configuration by configuration
+# (all of one connection count and depth, then the next), in an order that
+# alternates from round to round, so that a noisy neighbour hurts all
+# three alike. Then procshare's encrypted path is measured next to its
+# plaintext path (Unix socket and TCP loopback). Results, the machine's
+# description and a chart go to bench/results/<UTC date>/ (and
+# bench/results/latest).
 #
 # Environment:
 #   BUILD            build directory with procshared and bench/loadgen (build)
@@ -122,12 +126,29 @@ describe() {
 	[ $HAVE_PY = 1 ] && echo "python: $(python3 --version 2>&1)"
 	[ $HAVE_PLOT = 1 ] && echo "gnuplot: $(gnuplot --version)"
 	echo "rounds: $ROUNDS x ${SECS}s; fd limit $(ulimit -n); nice $NICE; one connection pinned to CPU 0: $([ "$PIN" = 1 ] && echo yes || echo no)"
+	echo "procshared: unix:<tmp>/ps.sock and TCP 127.0.0.1:$ps_port, --unix-encryption optional --tcp-encryption optional; comparison rows: Unix socket, plaintext sessions"
 	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	lscpu
 	echo
 	grep -E 'MemTotal|MemAvailable' /proc/meminfo
 }
+
+# A TCP port on loopback nobody listens on, from the first one to try.
+free_port() {
+	for p in $(seq "$1" $(($1 + 100))); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+	echo 0
+}
+
+# The daemon's TCP port, for the encrypted and plaintext TCP rows.
+ps_port=$(free_port 27379)
+CLK_TCK=$(getconf CLK_TCK)
+
+# CPU time (user + system, clock ticks) process PID has used so far.
+ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+
 describe >"$OUT/machine.txt" 2>&1
 
 # ---- servers ----
@@ -140,10 +161,15 @@ wait_for_socket() {
 	return 1
 }
 
+# The daemon listens on a Unix socket and on TCP loopback. Over the Unix
+# socket encryption is optional (the default): the plaintext rows use
+# plaintext sessions, the encrypted rows ask for encryption. Over TCP it is
+# made optional too (the default is required), so that the encrypted rows
+# have a plaintext TCP baseline; an encrypted session is the same either way.
 start_procshare() {
 	rm -f "$tmp/ps.sock"
-	"$DAEMON" -l "unix:$tmp/ps.sock" -k "$tmp/key" --max-connections $((IDLE + 100)) \
-		--log-level warn 2>>"$tmp/procshared.log" &
+	"$DAEMON" -l "unix:$tmp/ps.sock" -l "127.0.0.1:$ps_port" -k "$tmp/key" --max-connections $((IDLE + 100)) \
+		--unix-encryption optional --tcp-encryption optional --log-level warn 2>>"$tmp/procshared.log" &
 	ps_pid=$!
 	wait_for_socket "$tmp/ps.sock" || { say "bench: procshared did not start"; cat "$tmp/procshared.log" >&2; exit 1; }
 }
@@ -154,16 +180,9 @@ stop_procshare() {
 	ps_pid=
 }
 
-free_port() {
-	for p in $(seq 26379 26479); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
-
 start_redis() {
 	rm -f "$tmp/redis.sock"
-	redis-server --bind 127.0.0.1 --port "$(free_port)" --unixsocket "$tmp/redis.sock" --unixsocketperm 700 \
+	redis-server --bind 127.0.0.1 --port "$(free_port 26379)" --unixsocket "$tmp/redis.sock" --unixsocketperm 700 \
 		--save '' --appendonly no --dir "$tmp" --maxclients $((IDLE + 100)) --loglevel warning \
 		>>"$tmp/redis.log" 2>&1 &
 	redis_pid=$!
@@ -212,13 +231,22 @@ on() {
 # record SYSTEM ROW ROUND LINE: one raw result (LINE is key=value pairs).
 record() { echo "R system=$1 row=$2 round=$3 ${4#*: }" >>"$RAW"; }
 
-ps_run() { # op conns depth round [row]
-	local engine=loop row=${5:-$1/$2/$3} line
-	[ "$2" = 1 ] && [ "$3" = 1 ] && engine=lib
-	place "$2" "$ps_pid"
-	line=$($(on "$2") "$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" -t "$1" -c "$2" -P "$3" \
-		-d "$SECS" --engine $engine 2>>"$tmp/loadgen.err") && record procshare "$row" "$4" "$line" ||
-		say "bench: loadgen $1 c=$2 P=$3 failed: $(tail -1 "$tmp/loadgen.err")"
+# ps_run OP CONNS DEPTH ROUND [ROW [ENCRYPTED [LOADGEN ARGS...]]]: one
+# procshare measurement, over the Unix socket in a plaintext session
+# unless the arguments say otherwise; ENCRYPTED (0 or 1, default 0) is what
+# the session must have been, checked against loadgen's report.
+ps_run() {
+	local op=$1 c=$2 P=$3 rnd=$4 row=${5:-$1/$2/$3} want=${6:-0} engine=loop line
+	shift 6 2>/dev/null || shift $#
+	[ "$c" = 1 ] && [ "$P" = 1 ] && engine=lib
+	place "$c" "$ps_pid"
+	line=$($(on "$c") "$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" -t "$op" -c "$c" -P "$P" \
+		-d "$SECS" --engine $engine --encryption off "$@" 2>>"$tmp/loadgen.err") ||
+		{ say "bench: loadgen $row failed: $(tail -1 "$tmp/loadgen.err")"; return; }
+	case $line in
+	*" encrypted=$want "*) record procshare "$row" "$rnd" "$line" ;;
+	*) say "bench: loadgen $row: the session was not what was asked (encrypted=$want); not recorded" ;;
+	esac
 }
 
 floor_run() { # conns round
@@ -243,26 +271,90 @@ redis_n() { # conns depth
 	awk -v r=$rate -v s="$SECS" 'BEGIN { n = int(r * s); if (n < 1000) n = 1000; print n }'
 }
 
-redis_run() { # conns depth round [rowprefix-conns]
-	local n csv
+# redis_run CONNS DEPTH ROUND: SET, GET, INCR, LPUSH and RPOP, each by its
+# own redis-benchmark so that the server's CPU time per operation can be
+# told apart (RPOP pops what LPUSH pushed just before).
+redis_run() {
+	local n csv t0 t1 test
 	n=$(redis_n "$1" "$2")
 	place "$1" "$redis_pid"
-	csv=$($(on "$1") redis-benchmark -s "$tmp/redis.sock" -c "$1" -P "$2" -n "$n" -r $((10000)) -d 3 \
-		-t set,get,incr,lpush,rpop --csv 2>>"$tmp/redis.err") || { say "bench: redis-benchmark failed"; return; }
-	# "GET","rps","avg","min","p50","p95","p99","max" -> one record per test.
-	echo "$csv" | tr -d '"' | awk -F, -v c="$1" -v P="$2" -v rnd="$3" '
-		$1 == "SET" { op = "set" } $1 == "GET" { op = "get" } $1 == "INCR" { op = "value" }
-		$1 ~ /^LPUSH/ { op = "append" } $1 ~ /^RPOP/ { op = "rpop" }
-		$1 ~ /^(SET|GET|INCR|LPUSH|RPOP)/ {
-			printf "R system=redis row=%s/%s/%s round=%s mode=ops engine=redis-benchmark mix=%s conns=%s depth=%s ops_per_sec=%s p50_us=%.1f p99_us=%.1f p999_us=- errors=0\n",
-				op, c, P, rnd, $1, c, P, $2, $5 * 1000, $7 * 1000
-		}' >>"$RAW"
+	for test in set get incr lpush rpop; do
+		t0=$(ticks "$redis_pid")
+		csv=$($(on "$1") redis-benchmark -s "$tmp/redis.sock" -c "$1" -P "$2" -n "$n" -r 10000 -d 3 \
+			-t "$test" --csv 2>>"$tmp/redis.err") || { say "bench: redis-benchmark $test failed"; continue; }
+		t1=$(ticks "$redis_pid")
+		# "GET","rps","avg","min","p50","p95","p99","max" -> one record.
+		echo "$csv" | tr -d '"' | awk -F, -v c="$1" -v P="$2" -v rnd="$3" -v n="$n" -v dt=$((t1 - t0)) -v hz="$CLK_TCK" '
+			$1 == "SET" { op = "set" } $1 == "GET" { op = "get" } $1 == "INCR" { op = "value" }
+			$1 ~ /^LPUSH/ { op = "append" } $1 ~ /^RPOP/ { op = "rpop" }
+			$1 ~ /^(SET|GET|INCR|LPUSH|RPOP)/ {
+				printf "R system=redis row=%s/%s/%s round=%s mode=ops engine=redis-benchmark mix=%s conns=%s depth=%s ops_per_sec=%s p50_us=%.1f p99_us=%.1f p999_us=- errors=0 srv_cpu_us_per_op=%.3f\n",
+					op, c, P, rnd, $1, c, P, $2, $5 * 1000, $7 * 1000, dt * 1e6 / hz / n
+			}' >>"$RAW"
+	done
 }
 
-ROWS="get/1/1 set/1/1 get/16/1 set/16/1 get/50/1 set/50/1 get/1/16 set/1/16 get/16/16 set/16/16
-append/1/1 append/16/1 queue/1/1 queue/16/1 lock/1/1 lock/16/1 value/1/1 value/16/1"
-PY_ROWS="get/1 set/1 get/16 set/16 append/1 append/16 queue/1 queue/16 lock/1 lock/16 value/1 value/16"
-REDIS_CONFS="1/1 16/1 50/1 1/16 16/16"
+# The configurations (connections/depth) and, for each, what is measured.
+CONFS="1/1 16/1 50/1 1/16 16/16"
+ps_ops() { # conns depth
+	case $1/$2 in
+	1/1 | 16/1) echo "get set append queue lock value" ;;
+	*) echo "get set" ;;
+	esac
+}
+py_ops() { # conns depth: Python's driver makes one call at a time
+	case $1/$2 in
+	1/1 | 16/1) echo "get set append queue lock value" ;;
+	esac
+}
+
+# measure_conf CONNS DEPTH ROUND: the three systems, one after the other,
+# on one configuration; odd rounds start with procshare, even ones end
+# with it, so that none is always measured first or last.
+measure_conf() {
+	local c=$1 P=$2 r=$3 sys order="procshare redis python" op
+	[ $((r % 2)) = 0 ] && order="python redis procshare"
+	for sys in $order; do
+		case $sys in
+		procshare)
+			[ "$P" = 1 ] && { [ "$c" = 1 ] || [ "$c" = 16 ]; } && floor_run "$c" "$r"
+			for op in $(ps_ops "$c" "$P"); do
+				ps_run "$op" "$c" "$P" "$r"
+			done
+			;;
+		redis)
+			[ $HAVE_REDIS = 1 ] && redis_run "$c" "$P" "$r"
+			;;
+		python)
+			if [ $HAVE_PY = 1 ]; then
+				for op in $(py_ops "$c" "$P"); do
+					py_run "$op" "$c" "$r"
+				done
+			fi
+			;;
+		esac
+	done
+}
+
+# The encrypted path next to the plaintext one: OP/CONNS/DEPTH/VALUE-BYTES,
+# each over four transports, back to back (reversed in even rounds). Big
+# values (64 KiB) use 64 keys, so the dict stays small.
+ENC_CONFS="get/1/1/3 set/1/1/3 get/16/1/3 set/16/1/3 get/16/16/3 set/16/16/3
+get/1/1/65536 set/1/1/65536 get/16/1/65536 set/16/1/65536"
+TRANSPORTS="unix unix-enc tcp tcp-enc"
+
+enc_run() { # transport op conns depth vsize round
+	local addr="unix:$tmp/ps.sock" enc=off want=0 keys=10000
+	case $1 in
+	unix-enc) enc=on want=1 ;;
+	tcp) addr="127.0.0.1:$ps_port" ;;
+	tcp-enc) addr="127.0.0.1:$ps_port" enc=on want=1 ;;
+	esac
+	[ "$5" -gt 1024 ] && keys=64
+	ps_run "$2" "$3" "$4" "$6" "enc/$1/$2/$3/$4/$5" "$want" -a "$addr" --encryption "$enc" \
+		--value-size "$5" --keys "$keys"
+}
+
 CHART_CONNS="1 2 4 8 16 32 50 100 200 500 1000"
 PY_CHART_CONNS="1 2 4 8 16 32"
 
@@ -270,24 +362,19 @@ start_procshare
 [ $HAVE_REDIS = 1 ] && start_redis
 for r in $(seq "$ROUNDS"); do
 	say "bench: round $r of $ROUNDS: throughput"
-	floor_run 1 "$r"
-	floor_run 16 "$r"
-	for row in $ROWS; do
-		IFS=/ read -r op c P <<<"$row"
-		ps_run "$op" "$c" "$P" "$r"
+	for conf in $CONFS; do
+		IFS=/ read -r c P <<<"$conf"
+		measure_conf "$c" "$P" "$r"
 	done
-	if [ $HAVE_REDIS = 1 ]; then
-		for conf in $REDIS_CONFS; do
-			IFS=/ read -r c P <<<"$conf"
-			redis_run "$c" "$P" "$r"
+	say "bench: round $r of $ROUNDS: encrypted and plaintext sessions"
+	order=$TRANSPORTS
+	[ $((r % 2)) = 0 ] && order=$(echo "$TRANSPORTS" | tr ' ' '\n' | tac | tr '\n' ' ')
+	for conf in $ENC_CONFS; do
+		IFS=/ read -r op c P vs <<<"$conf"
+		for t in $order; do
+			enc_run "$t" "$op" "$c" "$P" "$vs" "$r"
 		done
-	fi
-	if [ $HAVE_PY = 1 ]; then
-		for row in $PY_ROWS; do
-			IFS=/ read -r op c <<<"$row"
-			py_run "$op" "$c" "$r"
-		done
-	fi
+	done
 	say "bench: round $r of $ROUNDS: get against connection count"
 	for c in $CHART_CONNS; do
 		ps_run get "$c" 1 "$r" "chart/$c"
@@ -327,12 +414,20 @@ for r in $(seq "$ROUNDS"); do
 	say "bench: round $r of $ROUNDS: memory ($FILL entries) and $IDLE idle connections"
 	# A fresh daemon each time: what is measured is what the entries cost.
 	start_procshare
-	line=$("$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" --fill "$FILL" 2>>"$tmp/loadgen.err") &&
+	line=$("$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" --fill "$FILL" --encryption off \
+		2>>"$tmp/loadgen.err") &&
 		record procshare mem "$r" "$line" || say "bench: loadgen --fill failed: $(tail -1 "$tmp/loadgen.err")"
 	stop_procshare
 	start_procshare
-	line=$("$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" --idle "$IDLE" 2>>"$tmp/loadgen.err") &&
+	line=$("$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" --idle "$IDLE" --encryption off \
+		2>>"$tmp/loadgen.err") &&
 		record procshare idle "$r" "$line" || say "bench: loadgen --idle failed: $(tail -1 "$tmp/loadgen.err")"
+	stop_procshare
+	# The same with encrypted sessions: keys and record buffers.
+	start_procshare
+	line=$("$LOADGEN" -a "unix:$tmp/ps.sock" -k "$tmp/key" -p "$ps_pid" --idle "$IDLE" --encryption on \
+		2>>"$tmp/loadgen.err") &&
+		record procshare idle-enc "$r" "$line" || say "bench: loadgen --idle (encrypted) failed: $(tail -1 "$tmp/loadgen.err")"
 	stop_procshare
 	[ $HAVE_REDIS = 1 ] && redis_fill "$r"
 	if [ $HAVE_PY = 1 ]; then

@@ -1,7 +1,9 @@
 /*
  * Raw procshare connections for the load generator: the socket and the
- * handshake (proto/ps_hs.h), requests encoded with proto/'s packer, and
- * answers cut out of the stream with the same scanner the library uses.
+ * handshake (proto/ps_hs.h), encrypted sessions (proto/ps_seal.h: keys
+ * derived from both hellos, output sealed into records, input opened),
+ * requests encoded with proto/'s packer, and answers cut out of the stream
+ * with the same scanner the library uses.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -18,9 +20,11 @@
 #include <sodium.h>
 
 #include "loadgen.h"
+#include "procshare.h"
 #include "ps_addr.h"
 #include "ps_hs.h"
 #include "ps_rpc.h"
+#include "ps_seal.h"
 
 #define WIRE_READ_CHUNK (64 * 1024)
 
@@ -121,11 +125,30 @@ static void print_refusal(int fd, const uint8_t *head, size_t have)
 	fprintf(stderr, "loadgen: daemon refused the connection: %.*s\n", (int)len, (const char *)rec + 6);
 }
 
-static int handshake(int fd, const uint8_t *key, size_t keylen)
+/* Whether to encrypt, from our mode and the daemon's offer (PROTOCOL.md
+ * 2.1, as the library decides). Returns 1 or 0, or -1 when the mode cannot
+ * be met. */
+static int want_encryption(int enc, const struct ps_addr *a, const uint8_t shello[PS_HS_SERVER_HELLO])
+{
+	uint16_t offer = ps_hs_flags(shello);
+
+	if (enc == PS_ENCRYPT_OFF)
+		return 0;
+	if (enc != PS_ENCRYPT_ON && a->kind == PS_ADDR_UNIX && !(offer & PS_HS_FLAG_ENC_REQUIRED))
+		return 0;
+	if (!(offer & PS_HS_FLAG_ENC_OFFER)) {
+		fprintf(stderr, "loadgen: the daemon does not offer encryption on this listener\n");
+		return -1;
+	}
+	return 1;
+}
+
+static int handshake(struct wire *w, const struct ps_addr *a, const uint8_t *key, size_t keylen, int enc)
 {
 	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], acc[PS_HS_ACCEPT];
 	uint8_t nonce[PS_HS_NONCE];
 	uint16_t version;
+	int fd = w->fd, on;
 
 	if (read_all(fd, shello, 4) < 0)
 		goto io;
@@ -139,8 +162,11 @@ static int handshake(int fd, const uint8_t *key, size_t keylen)
 		fprintf(stderr, "loadgen: not a procshare daemon (or version %u)\n", version);
 		return -1;
 	}
+	on = want_encryption(enc, a, shello);
+	if (on < 0)
+		return -1;
 	randombytes_buf(nonce, sizeof nonce);
-	ps_hs_client_hello(chello, shello, nonce, key, keylen);
+	ps_hs_client_hello_flags(chello, shello, nonce, on ? PS_HS_FLAG_ENC : 0, key, keylen);
 	if (wire_write_all(fd, chello, sizeof chello) < 0 || read_all(fd, acc, 4) < 0)
 		goto io;
 	if (memcmp(acc, "PSNO", 4) == 0) {
@@ -153,33 +179,103 @@ static int handshake(int fd, const uint8_t *key, size_t keylen)
 		fprintf(stderr, "loadgen: the daemon's handshake proof is wrong\n");
 		return -1;
 	}
+	w->sealed = on == 1;
+	if (w->sealed)
+		ps_seal_derive(&w->tx, &w->rx, key, keylen, shello, chello);
 	return 0;
 io:
 	fprintf(stderr, "loadgen: handshake: %s\n", errno ? strerror(errno) : "connection closed");
 	return -1;
 }
 
-int wire_connect(const char *addr, const uint8_t *key, size_t keylen)
+int wire_connect(struct wire *w, const char *addr, const uint8_t *key, size_t keylen, int enc)
 {
 	struct ps_addr a;
 	char err[128];
-	int fd;
 
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	ps_buf_init(&w->cin);
+	ps_buf_init(&w->cout);
 	if (ps_addr_parse(addr, &a, err, sizeof err) < 0) {
 		fprintf(stderr, "loadgen: %s: %s\n", addr, err);
 		return -1;
 	}
-	fd = a.kind == PS_ADDR_UNIX ? open_unix(a.path) : open_tcp(a.host, a.port);
-	if (fd < 0) {
+	w->fd = a.kind == PS_ADDR_UNIX ? open_unix(a.path) : open_tcp(a.host, a.port);
+	if (w->fd < 0) {
 		fprintf(stderr, "loadgen: cannot connect to %s: %s\n", addr, strerror(errno));
 		return -1;
 	}
 	errno = 0;
-	if (handshake(fd, key, keylen) < 0) {
-		close(fd);
+	if (handshake(w, &a, key, keylen, enc) < 0) {
+		wire_close(w);
 		return -1;
 	}
-	return fd;
+	return 0;
+}
+
+void wire_close(struct wire *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	ps_buf_free(&w->cin);
+	ps_buf_free(&w->cout);
+	ps_seal_wipe(&w->tx);
+	ps_seal_wipe(&w->rx);
+	w->sealed = false;
+}
+
+struct ps_buf *wire_pending(struct wire *w, struct ps_buf *out)
+{
+	if (!w->sealed)
+		return out;
+	/* Everything queued since the last write goes in one record, as the
+	 * library and the daemon send a batch. */
+	if (ps_buf_avail(out) > 0) {
+		if (ps_seal_put(&w->tx, out->data + out->pos, ps_buf_avail(out), &w->cout) < 0)
+			return NULL;
+		ps_buf_consume(out, ps_buf_avail(out));
+	}
+	return &w->cout;
+}
+
+int wire_send_all(struct wire *w, struct ps_buf *out)
+{
+	struct ps_buf *b = wire_pending(w, out);
+
+	if (b == NULL || wire_write_all(w->fd, b->data + b->pos, ps_buf_avail(b)) < 0)
+		return -1;
+	ps_buf_consume(b, ps_buf_avail(b));
+	return 0;
+}
+
+ssize_t wire_read(struct wire *w, struct ps_buf *in)
+{
+	struct ps_buf *dst = w->sealed ? &w->cin : in;
+	ssize_t n;
+	int r;
+
+	if (ps_buf_reserve(dst, WIRE_READ_CHUNK) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	do
+		n = read(w->fd, dst->data + dst->len, dst->cap - dst->len);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 || !w->sealed) {
+		if (n > 0)
+			dst->len += (size_t)n;
+		return n;
+	}
+	dst->len += (size_t)n;
+	r = ps_seal_open(&w->rx, &w->cin, in);
+	if (r != PS_SEAL_OK) {
+		fprintf(stderr, "loadgen: %s\n", ps_seal_strerror(r));
+		errno = EPROTO;
+		return -1;
+	}
+	return n;
 }
 
 long wire_rss_kb(int pid)
@@ -201,6 +297,30 @@ long wire_rss_kb(int pid)
 	return kb;
 }
 
+long wire_cpu_ticks(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields 14 and 15 (utime, stime), counted after the command name,
+	 * which ends at the last ')' and may hold spaces. */
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
 /* ---- requests ---- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -212,22 +332,27 @@ static uint64_t rng_next(uint64_t *s)
 	return *s * 2685821657736338717ULL;
 }
 
-/* "key:%012u" as redis-benchmark's key:__rand_int__, without printf. */
-static void pack_key(msgpack_packer *pk, uint64_t *rng)
+void wire_key(char k[16], uint64_t n)
 {
-	char k[16] = "key:000000000000";
-	uint64_t n = rng_next(rng) % LG_KEYSPACE;
-
+	memcpy(k, "key:000000000000", 16);
 	for (int i = 15; i >= 4 && n > 0; i--, n /= 10)
 		k[i] = (char)('0' + n % 10);
+}
+
+/* A random key of the keyspace, as redis-benchmark's key:__rand_int__. */
+static void pack_key(msgpack_packer *pk, const struct lg_opts *o, uint64_t *rng)
+{
+	char k[16];
+
+	wire_key(k, rng_next(rng) % (uint64_t)o->keys);
 	msgpack_pack_str(pk, sizeof k);
 	msgpack_pack_str_body(pk, k, sizeof k);
 }
 
-static void pack_value(msgpack_packer *pk)
+/* The value is encoded once (loadgen.c): a copy, whatever its size. */
+static void pack_value(msgpack_packer *pk, const struct lg_opts *o)
 {
-	msgpack_pack_str(pk, sizeof LG_VALUE - 1);
-	msgpack_pack_str_body(pk, LG_VALUE, sizeof LG_VALUE - 1);
+	pk->callback(pk->data, (const char *)o->value, o->value_len);
 }
 
 static void req(msgpack_packer *pk, uint32_t *msgid, const char *method, uint32_t nparams, uint64_t id)
@@ -237,8 +362,8 @@ static void req(msgpack_packer *pk, uint32_t *msgid, const char *method, uint32_
 		msgpack_pack_uint64(pk, id);
 }
 
-int wire_put_op(struct ps_buf *out, enum lg_op op, const struct lg_objs *objs, int conn, uint32_t *msgid,
-		uint64_t *rng)
+int wire_put_op(struct ps_buf *out, const struct lg_opts *o, enum lg_op op, const struct lg_objs *objs, int conn,
+		uint32_t *msgid, uint64_t *rng)
 {
 	msgpack_packer pk;
 
@@ -246,22 +371,22 @@ int wire_put_op(struct ps_buf *out, enum lg_op op, const struct lg_objs *objs, i
 	switch (op) {
 	case OP_GET:
 		req(&pk, msgid, "dict.get", 2, objs->dict);
-		pack_key(&pk, rng);
+		pack_key(&pk, o, rng);
 		return 1;
 	case OP_SET:
 		req(&pk, msgid, "dict.set", 3, objs->dict);
-		pack_key(&pk, rng);
-		pack_value(&pk);
+		pack_key(&pk, o, rng);
+		pack_value(&pk, o);
 		return 1;
 	case OP_APPEND:
 		req(&pk, msgid, "list.append", 2, objs->list);
-		pack_value(&pk);
+		pack_value(&pk, o);
 		return 1;
 	case OP_QUEUE:
 		/* Each connection's get follows its own put, so the queue is
 		 * never empty when a get runs and no get parks. */
 		req(&pk, msgid, "queue.put", 2, objs->queue);
-		pack_value(&pk);
+		pack_value(&pk, o);
 		req(&pk, msgid, "queue.get", 1, objs->queue);
 		return 2;
 	case OP_LOCK:
@@ -281,7 +406,7 @@ int wire_put_op(struct ps_buf *out, enum lg_op op, const struct lg_objs *objs, i
 
 /* ---- answers ---- */
 
-int wire_next_msg(int fd, struct ps_buf *in, struct ps_mp_scan *scan, bool block, size_t *size)
+int wire_next_msg(struct wire *w, struct ps_buf *in, struct ps_mp_scan *scan, bool block, size_t *size)
 {
 	for (;;) {
 		if (ps_buf_avail(in) > 0) {
@@ -295,18 +420,13 @@ int wire_next_msg(int fd, struct ps_buf *in, struct ps_mp_scan *scan, bool block
 		}
 		if (!block)
 			return 0;
-		if (in->pos > 0)
-			ps_buf_compact(in);
-		if (ps_buf_reserve(in, WIRE_READ_CHUNK) < 0)
-			return -1;
-		ssize_t n = read(fd, in->data + in->len, in->cap - in->len);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = wire_read(w, in);
 		if (n <= 0) {
-			fprintf(stderr, "loadgen: reading from the daemon: %s\n", n == 0 ? "connection closed" : strerror(errno));
+			if (errno != EPROTO)
+				fprintf(stderr, "loadgen: reading from the daemon: %s\n",
+					n == 0 ? "connection closed" : strerror(errno));
 			return -1;
 		}
-		in->len += (size_t)n;
 	}
 }
 
@@ -333,7 +453,7 @@ int wire_reply(const uint8_t *p, size_t n, bool *is_error, uint32_t *msgid, cons
 	return 0;
 }
 
-int wire_call(int fd, const char *method, const uint8_t *params, size_t plen, uint32_t nparams, uint64_t *result)
+int wire_call(struct wire *w, const char *method, const uint8_t *params, size_t plen, uint32_t nparams, uint64_t *result)
 {
 	struct ps_buf out, in;
 	struct ps_mp_scan scan;
@@ -351,8 +471,7 @@ int wire_call(int fd, const char *method, const uint8_t *params, size_t plen, ui
 	ps_rpc_put_request(&pk, 1, method, nparams);
 	if (plen > 0)
 		ps_buf_append(&out, params, plen);
-	if (out.oom || wire_write_all(fd, out.data, out.len) < 0 ||
-	    wire_next_msg(fd, &in, &scan, true, &size) < 0 ||
+	if (out.oom || wire_send_all(w, &out) < 0 || wire_next_msg(w, &in, &scan, true, &size) < 0 ||
 	    wire_reply(in.data + in.pos, size, &is_error, &msgid, &res, &rlen) < 0)
 		goto out;
 	if (is_error) {

