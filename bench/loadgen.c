@@ -254,11 +254,13 @@ int main(int argc, char **argv)
 		report(&o, "bare", &res, -1, -1);
 		report_cpu(&res, c0, self_cpu_us());
 		printf("\n");
+		free(o.value);
 		return r == 0 ? 0 : 1;
 	}
 	key = ps_read_keyfile(o.keyfile, &keylen);
 	if (key == NULL) {
 		fprintf(stderr, "loadgen: cannot read the key file %s\n", o.keyfile);
+		free(o.value);
 		return 1;
 	}
 	if (o.fill > 0)
