@@ -9,9 +9,9 @@
  *   net.c    opening the socket and the authkey handshake
  *   call.c   requests in flight: msgids, the reader role, routing answers
  *   ctx.c    the context's life: connect, fork, the table of held objects
- *   req.c    building a request's params, decoding results
- *   obj.c    what every proxy does: open, create, release
- *   dict.c, list.c   the proxies
+ *   req.c    building a request's params, sending it, decoding results
+ *   obj.c    what every proxy does: open, create, attach, free
+ *   dict.c, list.c, queue.c, ...   the proxies, one file a type
  *
  * Locking: ctx->mu guards the context's state; ctx->wmu keeps requests
  * whole on the wire and guards ctx->wbuf. A thread may take wmu while
@@ -239,11 +239,38 @@ void ps_req_opt_int(struct ps_req *r, int64_t v);
 void ps_req_uint(struct ps_req *r, uint64_t v);
 void ps_req_double(struct ps_req *r, double v);
 void ps_req_bool(struct ps_req *r, bool v);
+/* A slice's start, stop and step: each an int, or nil for PS_NONE (an
+ * omitted bound). */
+void ps_req_slice(struct ps_req *r, int64_t start, int64_t stop, int64_t step);
 /* Refuses the request when ok is false: an output pointer was NULL. */
 void ps_req_need(struct ps_req *r, bool ok, const char *what);
+/* Refuses the request: "invalid argument: <what> <why>" (the first refusal
+ * is the one reported). */
+void ps_req_refuse(struct ps_req *r, const char *what, const char *why);
+/* Appends the timeout param of a blocking call (seconds; nil, forever,
+ * when negative) and lets the daemon hold the call that long (hold_ms). */
+void ps_req_timeout(struct ps_req *r, double timeout);
 /* Sends the request and frees its params. Reports a refused argument as
  * PS_ERR_ARG without sending. out may be NULL to discard the result. */
 int ps_req_call(struct ps_req *r, const char *method, struct ps_reply *out);
+/* ps_req_call for the results a proxy hands back. Each refuses a NULL
+ * output pointer (PS_ERR_ARG, nothing sent). _bytes: the whole encoded
+ * result, malloc'd for the caller to free; _bool, _size, _int: results
+ * whose type the protocol fixes (ps_reply_bool, ps_reply_size,
+ * ps_reply_int). */
+int ps_req_call_bytes(struct ps_req *r, const char *method, void **out, size_t *len);
+int ps_req_call_bool(struct ps_req *r, const char *method, int *out);
+int ps_req_call_size(struct ps_req *r, const char *method, size_t *out);
+int ps_req_call_int(struct ps_req *r, const char *method, int64_t *out);
+/* A Value's or Array's typecode: a str of one character. */
+int ps_req_call_typecode(struct ps_req *r, const char *method, char *out);
+/* ps_req_call for a stored value the caller expects to have a type,
+ * decoded as ps_value_str, ps_value_int, ps_value_double, ps_value_bytes
+ * do (*out of _str and _bytes malloc'd for the caller to free). */
+int ps_req_get_str(struct ps_req *r, const char *method, char **out);
+int ps_req_get_int(struct ps_req *r, const char *method, int64_t *out);
+int ps_req_get_double(struct ps_req *r, const char *method, double *out);
+int ps_req_get_bytes(struct ps_req *r, const char *method, void **out, size_t *len);
 
 void ps_reply_free(struct ps_reply *r);
 /* Hands the result's bytes to the caller (who frees them). */
@@ -264,32 +291,58 @@ int ps_value_bytes(ps_ctx *ctx, struct ps_reply *r, void **out, size_t *len);
 
 /* ---- obj.c ---- */
 
-/* A proxy's link to its object: what ps_dict and ps_list are made of. */
+/* A proxy's link to its object. Every proxy type (ps_dict, ps_queue, ...)
+ * is a struct whose first member is its struct ps_obj, so obj.c can make,
+ * free and address any of them through a pointer to the proxy. */
 struct ps_obj {
 	ps_ctx *ctx;
 	uint64_t id;
+	const char *type;       /* "dict", "joinablequeue", ...: a literal */
 };
 
-/* Opens the object called name of the given type, creating it when absent.
- * Returns 0, or -1 with the error on ctx. */
-int ps_obj_open(struct ps_obj *o, ps_ctx *ctx, const char *type, const char *name);
-/* Creates an anonymous object of the given type. */
-int ps_obj_create(struct ps_obj *o, ps_ctx *ctx, const char *type);
-/* The same with creation arguments: args[0..alen) is one encoded array
- * (ignored by open when the object exists). */
-int ps_obj_open_args(struct ps_obj *o, ps_ctx *ctx, const char *type, const char *name,
-		     const void *args, size_t alen);
-int ps_obj_create_args(struct ps_obj *o, ps_ctx *ctx, const char *type, const void *args, size_t alen);
-/* Takes a handle on the existing object id ("retain"), as a proxy opened
- * from a reference does, and checks that it is of the given type (else
- * PS_ERR_ARG, code "TypeError", and no handle is kept). */
-int ps_obj_attach(struct ps_obj *o, ps_ctx *ctx, const char *type, uint64_t id);
-/* Releases the handle; errors are not reported (the connection may be
- * gone, and the daemon drops a connection's handles when it closes). */
-void ps_obj_release(struct ps_obj *o);
-/* Starts a request on the object: its id is the first param. Returns -1
- * when o is NULL (a NULL proxy has no context to report to). */
-int ps_req_begin(struct ps_req *r, const struct ps_obj *o);
+/* Longest method name ps_obj_method makes, with its NUL. */
+#define PS_METHOD_MAX 32
+
+/* Starts the creation args of an object in a: an encoded array of n
+ * values, which the caller appends with the ps_req_ appenders. A refused
+ * one is reported by the constructor the args go to. */
+void ps_args_init(struct ps_req *a, ps_ctx *ctx, uint32_t n);
+/* The creation args [value], or [] when value is NULL, in a: for types
+ * with one optional initial argument (what names it in an error). */
+void ps_args_value(struct ps_req *a, ps_ctx *ctx, const char *what, const void *value, size_t len);
+
+/* The constructors behind every proxy type's _open and _new. A proxy is
+ * a malloc'd struct of size bytes whose first member is its struct
+ * ps_obj. ps_proxy_open opens the object of the given type called name,
+ * creating it with args when absent (NULL name: PS_ERR_ARG "name is
+ * NULL"); ps_proxy_new creates an anonymous one. args (NULL: none, []) is
+ * built with ps_args_init and consumed either way; an argument it refused
+ * is PS_ERR_ARG. type must be a literal: the proxy keeps it.
+ * Return the proxy, only its ps_obj set (free with ps_proxy_free), or NULL
+ * with the error on ctx (PS_ERR_ARG, PS_ERR_OOM, or the daemon's); NULL
+ * without one when ctx is NULL, which has nowhere to report. */
+void *ps_proxy_open(ps_ctx *ctx, size_t size, const char *type, const char *name, struct ps_req *args);
+void *ps_proxy_new(ps_ctx *ctx, size_t size, const char *type, struct ps_req *args);
+/* A proxy for the existing object id (a reference's), holding a handle
+ * of its own ("retain"). An object of another type is PS_ERR_ARG, code
+ * "TypeError", and no handle is kept. Returns as ps_proxy_open. */
+void *ps_proxy_attach(ps_ctx *ctx, size_t size, const char *type, uint64_t id);
+/* Releases the proxy's handle, without reporting errors (the connection
+ * may be gone, and the daemon drops a connection's handles when it
+ * closes), and frees it. NULL is a no-op. */
+void ps_proxy_free(void *proxy);
+/* Calls method on the proxy with nothing but its id, discarding the
+ * answer. -1 for a NULL proxy (it has no context to report to). */
+int ps_proxy_call(const void *proxy, const char *method);
+/* Starts a request on the proxy: its id is the first param. Returns -1
+ * when proxy is NULL. */
+int ps_req_begin(struct ps_req *r, const void *proxy);
+/* ps_req_begin with index as the second param (list and array items). */
+int ps_req_begin_index(struct ps_req *r, const void *proxy, int64_t index);
+/* The full name of the method called name of o's type ("put" on a
+ * joinablequeue: "joinablequeue.put"), written in buf
+ * (PS_METHOD_MAX bytes), for the proxies that serve several types. */
+const char *ps_obj_method(const struct ps_obj *o, const char *name, char *buf);
 
 /* ---- dict.c, list.c ---- */
 
@@ -298,15 +351,12 @@ int ps_req_begin(struct ps_req *r, const struct ps_obj *o);
 struct ps_obj *ps_dict_obj(ps_dict *d);
 struct ps_obj *ps_list_obj(ps_list *l);
 
-/* ---- lock.c: shared by the synchronisation proxies ---- */
+/* ---- lock.c: shared with condition.c ---- */
 
-/* Appends the timeout param of a blocking call (seconds; nil, forever,
- * when negative) and lets the daemon hold the call that long (hold_ms). */
-void ps_lock_req_timeout(struct ps_req *r, double timeout);
-/* Sends an acquire ([id, blocking, timeout]) to o's method and reads its
- * result into *info (may be NULL). Returns 1 acquired, 0 not, -1 error. */
-int ps_lock_call_acquire(const struct ps_obj *o, const char *method, int blocking, double timeout,
-			 struct ps_acquired *info);
+/* Sends an acquire ([id, blocking, timeout]) as the method "acquire" of
+ * the proxy's type and reads its result into *info (may be NULL).
+ * Returns 1 acquired, 0 not, -1 error (-1 at once for a NULL proxy). */
+int ps_lock_call_acquire(const void *proxy, int blocking, double timeout, struct ps_acquired *info);
 
 #pragma GCC visibility pop
 

@@ -58,7 +58,7 @@ int ps_dict_set_ref(ps_dict *d, const char *key, uint64_t id)
 	uint8_t ref[PS_REF_LEN];
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_dict_obj(d)) < 0)
+	if (ps_req_begin(&r, d) < 0)
 		return -1;
 	ps_req_str(&r, "key", key);
 	ps_req_value(&r, "value", ref, ps_ref_pack(id, ref));
@@ -70,7 +70,7 @@ int ps_list_append_ref(ps_list *l, uint64_t id)
 	uint8_t ref[PS_REF_LEN];
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_list_obj(l)) < 0)
+	if (ps_req_begin(&r, l) < 0)
 		return -1;
 	ps_req_value(&r, "value", ref, ps_ref_pack(id, ref));
 	return ps_req_call(&r, "list.append", NULL);
@@ -81,7 +81,7 @@ int ps_list_set_ref(ps_list *l, int64_t index, uint64_t id)
 	uint8_t ref[PS_REF_LEN];
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_list_obj(l)) < 0)
+	if (ps_req_begin(&r, l) < 0)
 		return -1;
 	ps_req_int(&r, index);
 	ps_req_value(&r, "value", ref, ps_ref_pack(id, ref));
@@ -95,7 +95,7 @@ int ps_dict_get_ref(ps_dict *d, const char *key, uint64_t *id)
 	struct ps_reply rep;
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_dict_obj(d)) < 0)
+	if (ps_req_begin(&r, d) < 0)
 		return -1;
 	ps_req_str(&r, "key", key);
 	ps_req_need(&r, id != NULL, "output pointer");
@@ -109,7 +109,7 @@ int ps_list_get_ref(ps_list *l, int64_t index, uint64_t *id)
 	struct ps_reply rep;
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_list_obj(l)) < 0)
+	if (ps_req_begin(&r, l) < 0)
 		return -1;
 	ps_req_int(&r, index);
 	ps_req_need(&r, id != NULL, "output pointer");

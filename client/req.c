@@ -1,14 +1,17 @@
 /*
- * Building a request's params, and decoding the one value an answer
- * carries. Params are encoded straight into a buffer with msgpack-c; the
- * first invalid argument is remembered and reported when the request would
- * be sent, so the proxies can append arguments without checking each.
+ * Building a request's params, sending it, and decoding the one value an
+ * answer carries. Params are encoded straight into a buffer with msgpack-c;
+ * the first invalid argument is remembered and reported when the request
+ * would be sent, so the proxies can append arguments without checking each.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* Longest timeout the daemon accepts, in seconds. */
+#define REQ_TIMEOUT_MAX 1e9
 
 void ps_req_init(struct ps_req *r, ps_ctx *ctx)
 {
@@ -21,7 +24,7 @@ void ps_req_init(struct ps_req *r, ps_ctx *ctx)
 	r->hold_ms = 0;
 }
 
-static void req_refuse(struct ps_req *r, const char *what, const char *why)
+void ps_req_refuse(struct ps_req *r, const char *what, const char *why)
 {
 	if (r->bad_what == NULL) {
 		r->bad_what = what;
@@ -36,15 +39,15 @@ void ps_req_value(struct ps_req *r, const char *what, const void *p, size_t n)
 	int s;
 
 	if (p == NULL) {
-		req_refuse(r, what, "is NULL");
+		ps_req_refuse(r, what, "is NULL");
 		return;
 	}
 	ps_mp_scan_reset(&scan);
 	s = ps_mp_scan(&scan, p, n, PS_MAX_DEPTH, &size);
 	if (s == PS_SCAN_DEEP)
-		req_refuse(r, what, "is nested too deeply");
+		ps_req_refuse(r, what, "is nested too deeply");
 	else if (s != PS_SCAN_DONE || size != n)
-		req_refuse(r, what, "is not exactly one encoded MessagePack value");
+		ps_req_refuse(r, what, "is not exactly one encoded MessagePack value");
 	else
 		ps_buf_append(&r->buf, p, n);
 	r->n++;
@@ -53,7 +56,7 @@ void ps_req_value(struct ps_req *r, const char *what, const void *p, size_t n)
 void ps_req_str(struct ps_req *r, const char *what, const char *s)
 {
 	if (s == NULL) {
-		req_refuse(r, what, "is NULL");
+		ps_req_refuse(r, what, "is NULL");
 		return;
 	}
 	ps_mp_pack_cstr(&r->pk, s);
@@ -63,11 +66,11 @@ void ps_req_str(struct ps_req *r, const char *what, const char *s)
 void ps_req_bin(struct ps_req *r, const char *what, const void *p, size_t n)
 {
 	if (p == NULL && n > 0) {
-		req_refuse(r, what, "is NULL");
+		ps_req_refuse(r, what, "is NULL");
 		return;
 	}
 	if (n > UINT32_MAX) {
-		req_refuse(r, what, "is longer than MessagePack allows");
+		ps_req_refuse(r, what, "is longer than MessagePack allows");
 		return;
 	}
 	msgpack_pack_bin(&r->pk, n);
@@ -111,10 +114,36 @@ void ps_req_bool(struct ps_req *r, bool v)
 	r->n++;
 }
 
+void ps_req_slice(struct ps_req *r, int64_t start, int64_t stop, int64_t step)
+{
+	ps_req_opt_int(r, start);
+	ps_req_opt_int(r, stop);
+	ps_req_opt_int(r, step);
+}
+
 void ps_req_need(struct ps_req *r, bool ok, const char *what)
 {
 	if (!ok)
-		req_refuse(r, what, "is NULL");
+		ps_req_refuse(r, what, "is NULL");
+}
+
+void ps_req_timeout(struct ps_req *r, double timeout)
+{
+	if (timeout < 0) {
+		ps_req_value(r, "timeout", "\xc0", 1);
+		r->hold_ms = -1;
+		return;
+	}
+	ps_req_double(r, timeout);
+	/* A NaN or out-of-range timeout is refused by the daemon at once. */
+	if (!(timeout <= REQ_TIMEOUT_MAX)) {
+		r->hold_ms = 0;
+		return;
+	}
+	/* Rounded up as the daemon does (by hand: no libm). */
+	r->hold_ms = (int64_t)(timeout * 1000.0);
+	if ((double)r->hold_ms < timeout * 1000.0)
+		r->hold_ms++;
 }
 
 int ps_req_call(struct ps_req *r, const char *method, struct ps_reply *out)
@@ -129,6 +158,83 @@ int ps_req_call(struct ps_req *r, const char *method, struct ps_reply *out)
 		rc = ps_ctx_call_hold(r->ctx, method, r->n, r->buf.data, r->buf.len, out, r->hold_ms);
 	ps_buf_free(&r->buf);
 	return rc;
+}
+
+/* ps_req_call with the output pointer checked (ok: it is not NULL). */
+static int call_out(struct ps_req *r, const char *method, bool ok, struct ps_reply *rep)
+{
+	ps_req_need(r, ok, "output pointer");
+	return ps_req_call(r, method, rep);
+}
+
+int ps_req_call_bytes(struct ps_req *r, const char *method, void **out, size_t *len)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL && len != NULL, &rep) < 0 ? -1 : ps_reply_take(&rep, out, len);
+}
+
+int ps_req_call_bool(struct ps_req *r, const char *method, int *out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_reply_bool(r->ctx, &rep, out);
+}
+
+int ps_req_call_size(struct ps_req *r, const char *method, size_t *out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_reply_size(r->ctx, &rep, out);
+}
+
+int ps_req_call_int(struct ps_req *r, const char *method, int64_t *out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_reply_int(r->ctx, &rep, out);
+}
+
+int ps_req_call_typecode(struct ps_req *r, const char *method, char *out)
+{
+	char *s;
+
+	ps_req_need(r, out != NULL, "output pointer");
+	if (ps_req_get_str(r, method, &s) < 0)
+		return -1;
+	*out = s[0];
+	free(s);
+	return 0;
+}
+
+int ps_req_get_str(struct ps_req *r, const char *method, char **out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_value_str(r->ctx, &rep, out);
+}
+
+int ps_req_get_int(struct ps_req *r, const char *method, int64_t *out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_value_int(r->ctx, &rep, out);
+}
+
+int ps_req_get_double(struct ps_req *r, const char *method, double *out)
+{
+	struct ps_reply rep;
+
+	return call_out(r, method, out != NULL, &rep) < 0 ? -1 : ps_value_double(r->ctx, &rep, out);
+}
+
+int ps_req_get_bytes(struct ps_req *r, const char *method, void **out, size_t *len)
+{
+	struct ps_reply rep;
+
+	if (call_out(r, method, out != NULL && len != NULL, &rep) < 0)
+		return -1;
+	return ps_value_bytes(r->ctx, &rep, out, len);
 }
 
 /* ---- results ---- */

@@ -61,7 +61,7 @@ int ps_dict_scan(ps_dict *d, uint64_t cursor, size_t count, int what, uint64_t *
 
 	if (d != NULL && (what < PS_DICT_KEYS || what > PS_DICT_ITEMS))
 		return ps_fail(ps_dict_obj(d)->ctx, PS_ERR_ARG, "", "invalid argument: what is not a ps_dict_view");
-	if (ps_req_begin(&r, ps_dict_obj(d)) < 0)
+	if (ps_req_begin(&r, d) < 0)
 		return -1;
 	ps_req_uint(&r, cursor);
 	ps_req_uint(&r, page_count(count));
@@ -73,7 +73,7 @@ int ps_list_scan(ps_list *l, uint64_t cursor, size_t count, uint64_t *next, void
 {
 	struct ps_req r;
 
-	if (ps_req_begin(&r, ps_list_obj(l)) < 0)
+	if (ps_req_begin(&r, l) < 0)
 		return -1;
 	ps_req_uint(&r, cursor);
 	ps_req_uint(&r, page_count(count));
