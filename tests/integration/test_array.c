@@ -288,8 +288,7 @@ static void test_lifetime(void **state)
 	assert_string_equal(set(a, f->ctx, 1, "65535"), "ok");
 	id = ps_array_id(a);
 	ps_array_free(a);
-	ps_free(f->ctx);
-	f->ctx = tdaemon_connect(&f->td);
+	tfix_reconnect(f);
 	/* Open ignores the creation arguments of an existing array. */
 	init = tval_enc("[1.5]", &ilen);
 	a = ps_array_open(f->ctx, "grid", 'd', init, ilen);

@@ -19,51 +19,28 @@
 
 #include "ps_hs.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 
 #define HS_TIMEOUT_MS 300
 
-struct fix {
-	struct tdaemon td;
-};
-
-static int start(void **state, const char *const *args)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, args) < 0) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
+/* No fixture context: these tests count the connections themselves. */
 static int setup(void **state)
 {
 	static const char *const args[] = { "--handshake-timeout", "300", NULL };
 
-	return start(state, args);
+	return tfix_setup_daemon(state, args);
 }
 
 static int setup_maxconn(void **state)
 {
 	static const char *const args[] = { "--max-connections", "2", NULL };
 
-	return start(state, args);
+	return tfix_setup_daemon(state, args);
 }
 
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc = tdaemon_stop(&f->td);
-
-	free(f);
-	return rc;
-}
-
-static void still_serving(struct fix *f)
+static void still_serving(struct tfix *f)
 {
 	ps_ctx *ctx = tdaemon_connect(&f->td);
 
@@ -74,7 +51,7 @@ static void still_serving(struct fix *f)
 
 static void test_right_key(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
 
 	assert_non_null(ctx);
@@ -85,7 +62,7 @@ static void test_right_key(void **state)
 
 static void test_wrong_key(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	uint8_t key[TDAEMON_KEYLEN];
 	ps_ctx *ctx;
 
@@ -114,7 +91,7 @@ static void test_wrong_key(void **state)
  * the daemon closes. */
 static void test_wrong_key_raw(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	char refusal[256];
 
@@ -130,7 +107,7 @@ static void test_wrong_key_raw(void **state)
 /* A client hello with the wrong magic or version is refused too. */
 static void test_bad_client_hello(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	for (int k = 0; k < 2; k++) {
 		struct traw r;
@@ -162,7 +139,7 @@ static void test_bad_client_hello(void **state)
  * timeout (and not long before it). */
 static void test_silent_peer_cut_off(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	int64_t t0 = tutil_now_ms(), took;
 
@@ -178,7 +155,7 @@ static void test_silent_peer_cut_off(void **state)
 /* Half a client hello then silence: cut off the same way. */
 static void test_half_hello_cut_off(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], nonce[PS_HS_NONCE] = { 0 };
 	int64_t t0;
@@ -198,7 +175,7 @@ static void test_half_hello_cut_off(void **state)
  * real client works. */
 static void test_many_stalled_peers(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	enum { K = 20 };
 	struct traw r[K];
 
@@ -215,7 +192,7 @@ static void test_many_stalled_peers(void **state)
 /* An authenticated connection is not subject to the handshake timeout. */
 static void test_authenticated_idle_stays(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *ctx = tdaemon_connect(&f->td);
 	struct traw r;
 
@@ -232,7 +209,7 @@ static void test_authenticated_idle_stays(void **state)
  * closed; after one leaves, a new one gets in. */
 static void test_max_connections(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *a = tdaemon_connect(&f->td), *b = tdaemon_connect(&f->td), *c;
 	struct traw r;
 	char refusal[256];
@@ -304,15 +281,15 @@ static void test_keyfile_mode_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_right_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key_raw, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_client_hello, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_silent_peer_cut_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_hello_cut_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_stalled_peers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_authenticated_idle_stays, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_connections, setup_maxconn, teardown),
+		cmocka_unit_test_setup_teardown(test_right_key, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_raw, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_client_hello, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_silent_peer_cut_off, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_half_hello_cut_off, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_many_stalled_peers, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_authenticated_idle_stays, setup, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_max_connections, setup_maxconn, tfix_teardown),
 		cmocka_unit_test(test_keyfile_mode_refused),
 	};
 

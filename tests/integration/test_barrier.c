@@ -85,14 +85,11 @@ static void test_barrier_basics(void **state)
 /* Meets the others NROUNDS times, recording its index of each round. */
 static int child_party(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_barrier *b;
 	ps_dict *d;
 	char key[32];
 
-	if (ps_err(ctx) != PS_ERR_NONE)
-		return 2;
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
 	b = ps_barrier_open(ctx, "meet", NPARTIES, -1);
 	d = ps_dict_open(ctx, "meet-idx");
 	if (b == NULL || d == NULL)
@@ -116,17 +113,9 @@ static void test_parties_meet(void **state)
 {
 	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "meet-idx");
-	pid_t pids[NPARTIES];
 
 	assert_non_null(d);
-	for (int i = 0; i < NPARTIES; i++) {
-		pids[i] = tfix_fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(child_party(&f->td, i));
-	}
-	for (int i = 0; i < NPARTIES; i++)
-		tfix_reap_ok(pids[i], "party");
+	tfix_run_children(&f->td, NPARTIES, child_party, "party");
 	for (int r = 0; r < NROUNDS; r++) {
 		int seen[NPARTIES] = { 0 };
 

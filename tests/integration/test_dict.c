@@ -15,56 +15,8 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tval.h"
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-	ps_dict *d;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	/* A hung daemon fails the test instead of hanging it. */
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	f->d = ps_dict_new(f->ctx);
-	if (f->d == NULL) {
-		fprintf(stderr, "ps_dict_new: %s\n", ps_errstr(f->ctx));
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-/* Fails the test when the daemon did not exit cleanly. */
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_dict_free(f->d);
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
 
 /* ---- wrappers: arguments and results as text ---------------------------- */
 
@@ -159,9 +111,9 @@ static const char *update(ps_dict *d, const char *src)
 	return tval_rc(cur_ctx, ps_dict_update(d, sp, sl));
 }
 
-static struct fix *fix(void **state)
+static struct tfix *fix(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	cur_ctx = f->ctx;
 	return f;
@@ -171,7 +123,7 @@ static struct fix *fix(void **state)
 
 static void test_set_get_len_del(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	assert_int_equal(len_of(d), 0);
 	assert_string_equal(set(d, "\"a\"", "1"), "ok");
@@ -198,7 +150,7 @@ static void test_set_get_len_del(void **state)
 /* Every hashable kind of key, and keys that differ only by type. */
 static void test_key_kinds(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	static const char *const keys[] = {
 		"nil", "true", "false", "0", "1", "-1", "18446744073709551615", "-9223372036854775808",
 		"1.5", "\"\"", "\"1\"", "b\"\"", "b\"31\"", "[]", "[1, [2, \"x\"]]", "ext(5, \"00\")",
@@ -221,7 +173,7 @@ static void test_key_kinds(void **state)
  * encoding is the same key. */
 static void test_keys_canonical(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	/* 5 as fixint, uint 16, int 64; "ab" as fixstr and str 8 */
 	static const uint8_t five_a[] = { 0x05 }, five_b[] = { 0xcd, 0x00, 0x05 },
 			     five_c[] = { 0xd3, 0, 0, 0, 0, 0, 0, 0, 5 };
@@ -257,7 +209,7 @@ static void test_keys_canonical(void **state)
 /* Values come back in canonical form (float 32 widened, shortest ints). */
 static void test_values_canonical(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	static const uint8_t f32[] = { 0xca, 0x3f, 0xc0, 0x00, 0x00 };  /* 1.5 */
 	static const uint8_t i64[] = { 0xd3, 0, 0, 0, 0, 0, 0, 0, 7 };   /* 7 */
 	size_t kl;
@@ -279,7 +231,7 @@ static void test_values_canonical(void **state)
 
 static void test_bad_keys_and_values(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	static const uint8_t bad_utf8[] = { 0xa2, 0xc3, 0x28 };
 	static const uint8_t truncated[] = { 0x92, 0x01 };
 	size_t vl;
@@ -309,7 +261,7 @@ static void test_bad_keys_and_values(void **state)
 
 static void test_order(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	set(d, "\"c\"", "1");
 	set(d, "\"a\"", "2");
@@ -328,7 +280,7 @@ static void test_order(void **state)
 
 static void test_pop(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	set(d, "\"a\"", "[1]");
 	assert_string_equal(pop(d, "\"a\"", NULL), "[1]");
@@ -343,7 +295,7 @@ static void test_pop(void **state)
 
 static void test_popitem(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	void *out = NULL;
 	size_t n = 0;
 
@@ -364,7 +316,7 @@ static void test_popitem(void **state)
 
 static void test_setdefault(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	assert_string_equal(setdefault(d, "\"k\"", "[]"), "[]");
 	assert_string_equal(get(d, "\"k\""), "[]");
@@ -378,7 +330,7 @@ static void test_setdefault(void **state)
 
 static void test_update(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	set(d, "\"a\"", "0");
 	assert_string_equal(update(d, "{\"b\": 2, \"a\": 1}"), "ok");
@@ -399,7 +351,7 @@ static void test_update(void **state)
 
 static void test_clear_copy(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 
 	assert_string_equal(whole(d, ps_dict_copy), "{}");
 	assert_string_equal(whole(d, ps_dict_keys), "[]");
@@ -413,7 +365,7 @@ static void test_clear_copy(void **state)
 
 static void test_typed(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	char *s = NULL;
 	int64_t i = 0;
 	double x = 0;
@@ -464,7 +416,7 @@ static void test_typed(void **state)
 
 static void test_incr(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	int64_t r = 0;
 	double x = 0;
 
@@ -501,7 +453,7 @@ static void test_incr(void **state)
 
 static void test_big_values(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	size_t n = 200000;
 	char *big = malloc(n + 1);
 	char *back = NULL;
@@ -537,7 +489,7 @@ static void test_big_values(void **state)
  * times while few are live at once. */
 static void test_churn(void **state)
 {
-	ps_dict *d = fix(state)->d;
+	ps_dict *d = fix(state)->dict;
 	char k[32];
 
 	/* A hang shows up as a timeout. */
@@ -554,7 +506,7 @@ static void test_churn(void **state)
 /* Named dicts: one object per name, shared by every opener. */
 static void test_named(void **state)
 {
-	struct fix *f = fix(state);
+	struct tfix *f = fix(state);
 	ps_dict *a = ps_dict_open(f->ctx, "shared-dict"), *b;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	int64_t v = 0;
@@ -563,7 +515,7 @@ static void test_named(void **state)
 	b = ps_dict_open(other, "shared-dict");
 	assert_non_null(b);
 	assert_true(ps_dict_id(a) == ps_dict_id(b));
-	assert_true(ps_dict_id(a) != ps_dict_id(f->d));
+	assert_true(ps_dict_id(a) != ps_dict_id(f->dict));
 	assert_int_equal(ps_dict_set_int(a, "k", 42), 0);
 	assert_int_equal(ps_dict_get_int(b, "k", &v), 0);
 	assert_int_equal(v, 42);
@@ -578,25 +530,27 @@ static void test_named(void **state)
 	ps_dict_free(NULL);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup_dict, tfix_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_set_get_len_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_kinds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keys_canonical, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values_canonical, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_keys_and_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_popitem, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_setdefault, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_clear_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_typed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_incr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_big_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_named, setup, teardown),
+		T(test_set_get_len_del),
+		T(test_key_kinds),
+		T(test_keys_canonical),
+		T(test_values_canonical),
+		T(test_bad_keys_and_values),
+		T(test_order),
+		T(test_pop),
+		T(test_popitem),
+		T(test_setdefault),
+		T(test_update),
+		T(test_clear_copy),
+		T(test_typed),
+		T(test_incr),
+		T(test_big_values),
+		T(test_churn),
+		T(test_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "ps_hs.h"
 #include "ps_seal.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 
@@ -86,24 +87,11 @@ static ps_ctx *connect_ok(const struct fix *f, const char *addr, int mode)
 }
 
 /* info's connections_encrypted, through a plain Unix context. */
-static uint64_t encrypted_now(const struct fix *f)
+static int64_t encrypted_now(const struct fix *f)
 {
 	ps_ctx *ctx = connect_ok(f, f->td.addr, PS_ENCRYPT_OFF);
-	void *res = NULL;
-	size_t len = 0;
-	uint64_t n = UINT64_MAX;
-	msgpack_unpacked u;
+	int64_t n = tfix_info_int(ctx, "connections_encrypted");
 
-	assert_int_equal(ps_call(ctx, "info", "\x90", 1, &res, &len), 0);
-	msgpack_unpacked_init(&u);
-	assert_int_equal(msgpack_unpack_next(&u, res, len, NULL), MSGPACK_UNPACK_SUCCESS);
-	for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-		const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-		if (kv->key.via.str.size == 21 && memcmp(kv->key.via.str.ptr, "connections_encrypted", 21) == 0)
-			n = kv->val.via.u64;
-	}
-	msgpack_unpacked_destroy(&u);
-	free(res);
 	ps_free(ctx);
 	return n;
 }
@@ -389,39 +377,56 @@ static void test_tampered_record(void **state)
 	expect_session_ended(f, &r, "failed authentication");
 }
 
-static void test_replayed_record(void **state)
+#define MAX_RECORDS 2       /* records one send_out_of_turn seals */
+
+/* Seals nrec pings (msgids 2, 3, ...) as records in that order, then
+ * sends them in the order the nsend indexes of sends give. Each record
+ * sent in its turn is answered; the first sent out of its turn (again,
+ * or ahead of one not sent yet) must end the session like a forged one,
+ * whatever follows it. */
+static void send_out_of_turn(void **state, int nrec, const int *sends, int nsend)
 {
 	struct fix *f = start(state, NULL);
-	struct ps_buf rec;
+	struct ps_buf rec[MAX_RECORDS];
 	struct traw r;
+	int next = 0;   /* the record whose turn it is; -1 once one broke it */
 
+	assert_true(nrec > 0 && nrec <= MAX_RECORDS);
 	raw_session(f, &r);
-	ps_buf_init(&rec);
-	assert_int_equal(traw_build_request(&r, 2, "ping", "\x90", 1, &rec), 0);
-	assert_int_equal(traw_send(&r, rec.data, rec.len), 0);
-	assert_int_equal(traw_response(&r, 2, NULL, 0, NULL, 0), 0);
-	/* The same bytes again: a record an eavesdropper recorded. */
-	assert_int_equal(traw_send(&r, rec.data, rec.len), 0);
-	ps_buf_free(&rec);
+	for (int i = 0; i < nrec; i++) {
+		ps_buf_init(&rec[i]);
+		assert_int_equal(traw_build_request(&r, (uint32_t)(2 + i), "ping", "\x90", 1, &rec[i]), 0);
+	}
+	for (int k = 0; k < nsend; k++) {
+		int i = sends[k];
+
+		assert_int_equal(traw_send(&r, rec[i].data, rec[i].len), 0);
+		if (i == next) {
+			assert_int_equal(traw_response(&r, (uint32_t)(2 + i), NULL, 0, NULL, 0), 0);
+			next++;
+		} else {
+			next = -1;
+		}
+	}
+	assert_int_equal(next, -1);
+	for (int i = 0; i < nrec; i++)
+		ps_buf_free(&rec[i]);
 	expect_session_ended(f, &r, "failed authentication");
+}
+
+/* The same bytes again: a record an eavesdropper recorded. */
+static void test_replayed_record(void **state)
+{
+	static const int sends[] = { 0, 0 };
+
+	send_out_of_turn(state, 1, sends, 2);
 }
 
 static void test_reordered_records(void **state)
 {
-	struct fix *f = start(state, NULL);
-	struct ps_buf first, second;
-	struct traw r;
+	static const int sends[] = { 1, 0 };
 
-	raw_session(f, &r);
-	ps_buf_init(&first);
-	ps_buf_init(&second);
-	assert_int_equal(traw_build_request(&r, 2, "ping", "\x90", 1, &first), 0);
-	assert_int_equal(traw_build_request(&r, 3, "ping", "\x90", 1, &second), 0);
-	assert_int_equal(traw_send(&r, second.data, second.len), 0);
-	assert_int_equal(traw_send(&r, first.data, first.len), 0);
-	ps_buf_free(&first);
-	ps_buf_free(&second);
-	expect_session_ended(f, &r, "failed authentication");
+	send_out_of_turn(state, 2, sends, 2);
 }
 
 /* A length over the limit is refused from its 4 bytes, without the daemon

@@ -34,33 +34,12 @@
 
 #include "ps_hs.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
-#include "../lib/tval.h"
 
 #define WAIT_MS 10000
 #define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	*state = f;
-	return f == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc = tdaemon_stop(&f->td);
-
-	free(f);
-	return rc;
-}
 
 static void *shared(size_t n)
 {
@@ -164,7 +143,7 @@ static int kill_worker(const struct tdaemon *td, struct kshared *sh, int s)
 	return 0;
 }
 
-static pid_t spawn_worker(struct fix *f, struct kshared *sh, int s)
+static pid_t spawn_worker(struct tfix *f, struct kshared *sh, int s)
 {
 	pid_t pid = fork();
 
@@ -187,7 +166,7 @@ static int cmp_u64(const void *a, const void *b)
  * the lock itself after KW_KILLS workers were killed mid-flight. */
 static void test_sigkill_clients(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct kshared *sh = shared(sizeof *sh);
 	pid_t live[KW_LIVE];
 	int slot[KW_LIVE], next = 0, kills = 0;
@@ -300,20 +279,6 @@ static void test_sigkill_clients(void **state)
 
 /* ---- half frames --------------------------------------------------------------- */
 
-static int64_t info_connections(ps_ctx *ctx)
-{
-	void *res = NULL;
-	size_t len = 0;
-	const char *txt, *p;
-
-	assert_int_equal(ps_call(ctx, "info", NULL, 0, &res, &len), 0);
-	txt = tval_text(res, len);
-	free(res);
-	p = strstr(txt, "\"connections\": ");
-	assert_non_null(p);
-	return strtoll(p + strlen("\"connections\": "), NULL, 10);
-}
-
 /* A client that sends half a request and stalls holds nothing up: others
  * are served, and the rest of its request, when it comes, is answered. A
  * peer stalling half-way through its client hello is refused at the
@@ -321,7 +286,7 @@ static int64_t info_connections(ps_ctx *ctx)
 static void test_half_frame_stall(void **state)
 {
 	static const char *const args[] = { "--handshake-timeout", "500", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	static const uint8_t ping[] = { 0x94, 0x00, 0x07, 0xa4, 'p', 'i', 'n', 'g', 0x90 };
 	struct traw half, hs, gone;
 	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], nonce[PS_HS_NONCE] = { 3 };
@@ -332,7 +297,7 @@ static void test_half_frame_stall(void **state)
 	if (tdaemon_start(&f->td, args) < 0)
 		fail_msg("daemon did not start");
 	ctx = tdaemon_connect(&f->td);
-	base = info_connections(ctx);
+	base = tfix_info_int(ctx, "connections");
 	/* Authenticated, then half a ping. */
 	assert_int_equal(traw_connect_unix(&half, f->td.sock), 0);
 	assert_int_equal(traw_handshake(&half, f->td.key, f->td.keylen, refusal, sizeof refusal), 0);
@@ -358,9 +323,9 @@ static void test_half_frame_stall(void **state)
 	assert_int_equal(traw_response(&half, 7, code, sizeof code, msg, sizeof msg), 0);
 	/* The one that hung up mid-frame is gone from the daemon. */
 	deadline = tutil_now_ms() + WAIT_MS;
-	while (info_connections(ctx) != base + 1 && tutil_now_ms() < deadline)
+	while (tfix_info_int(ctx, "connections") != base + 1 && tutil_now_ms() < deadline)
 		poll(NULL, 0, 10);
-	assert_int_equal(info_connections(ctx), base + 1);
+	assert_int_equal(tfix_info_int(ctx, "connections"), base + 1);
 	traw_close(&half);
 	ps_free(ctx);
 }
@@ -372,7 +337,7 @@ static void test_half_frame_stall(void **state)
  * use-after-free and the daemon's exit status fails the test). */
 static void test_client_gone_before_accept(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *ctx;
 
 	if (tdaemon_start(&f->td, NULL) < 0)
@@ -620,13 +585,12 @@ static long cpu_ticks(pid_t pid)
  * keep working, and once some leave new ones are served again. */
 static void test_fd_exhaustion(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct rlimit old, low;
 	ps_ctx *c[FD_LIMIT];
 	ps_ctx *extra = NULL;
 	int n = 0;
 	long t0;
-	int64_t deadline;
 
 	/* Lowered from outside once it runs: the daemon raises its soft
 	 * limit to the hard one at start-up, so both are set. */
@@ -668,14 +632,7 @@ static void test_fd_exhaustion(void **state)
 	/* Descriptors free up: new clients are served again. */
 	ps_free(c[0]);
 	ps_free(c[1]);
-	deadline = tutil_now_ms() + WAIT_MS;
-	for (;;) {
-		extra = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-		if (ps_err(extra) == PS_ERR_NONE || tutil_now_ms() > deadline)
-			break;
-		ps_free(extra);
-	}
-	assert_int_equal(ps_err(extra), PS_ERR_NONE);
+	extra = tfix_connect_retry(&f->td, WAIT_MS);
 	assert_int_equal(ps_ping(extra), 0);
 	ps_free(extra);
 	for (int i = 2; i < n; i++)
@@ -685,11 +642,11 @@ static void test_fd_exhaustion(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sigkill_clients, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_frame_stall, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_client_gone_before_accept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_daemon_killed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_clients, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_half_frame_stall, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_before_accept, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_daemon_killed, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fd_exhaustion, tfix_setup_bare, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

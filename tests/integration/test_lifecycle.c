@@ -19,63 +19,12 @@
 
 #include "ps_rpc.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
 
 #define GONE_MS 10000   /* deadline for the daemon to notice a dead client */
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
-/* method [id] through the generic call: the result as text, or "!Code". */
-static const char *by_id(ps_ctx *ctx, const char *method, uint64_t id)
-{
-	char params[64];
-	size_t n;
-	const uint8_t *p;
-	void *res = NULL;
-	size_t rlen = 0;
-	int rc;
-
-	snprintf(params, sizeof params, "[%llu]", (unsigned long long)id);
-	p = tval_enc(params, &n);
-	rc = ps_call(ctx, method, p, n, &res, &rlen);
-	return tval_res(ctx, rc, res, rlen);
-}
 
 /* Polls until list.len on id says NoSuchObject: the condition is the
  * daemon's own answer, with a deadline. */
@@ -84,7 +33,7 @@ static void wait_gone(ps_ctx *ctx, uint64_t id)
 	int64_t deadline = tutil_now_ms() + GONE_MS;
 	const char *r;
 
-	while (strcmp(r = by_id(ctx, "list.len", id), "!NoSuchObject") != 0) {
+	while (strcmp(r = tfix_on(ctx, "list.len", id, ""), "!NoSuchObject") != 0) {
 		if (tutil_now_ms() > deadline)
 			fail_msg("object %llu still alive after %d ms (list.len: %s)", (unsigned long long)id, GONE_MS, r);
 	}
@@ -92,7 +41,7 @@ static void wait_gone(ps_ctx *ctx, uint64_t id)
 
 static void test_anonymous_freed_on_release(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_list *l = ps_list_new(f->ctx);
 	uint64_t id;
@@ -101,36 +50,36 @@ static void test_anonymous_freed_on_release(void **state)
 	id = ps_list_id(l);
 	assert_int_equal(ps_list_append_int(l, 1), 0);
 	/* Another connection may use the id while it lives. */
-	assert_string_equal(by_id(other, "list.len", id), "1");
+	assert_string_equal(tfix_on(other, "list.len", id, ""), "1");
 	ps_list_free(l);
 	/* release was answered before ps_list_free returned */
-	assert_string_equal(by_id(other, "list.len", id), "!NoSuchObject");
-	assert_string_equal(by_id(other, "retain", id), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", id, ""), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "retain", id, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
 /* Two handles (two connections): the object lives until both go. */
 static void test_anonymous_two_handles(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	ps_list *l = ps_list_new(f->ctx);
 	uint64_t id = ps_list_id(l);
 
-	assert_string_equal(by_id(other, "retain", id), "nil");
+	assert_string_equal(tfix_on(other, "retain", id, ""), "nil");
 	ps_list_free(l);
-	assert_string_equal(by_id(other, "list.len", id), "0");
-	assert_string_equal(by_id(other, "release", id), "nil");
-	assert_string_equal(by_id(f->ctx, "list.len", id), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "list.len", id, ""), "0");
+	assert_string_equal(tfix_on(other, "release", id, ""), "nil");
+	assert_string_equal(tfix_on(f->ctx, "list.len", id, ""), "!NoSuchObject");
 	/* Releasing what one does not hold fails. */
-	assert_string_equal(by_id(other, "release", id), "!NoSuchObject");
+	assert_string_equal(tfix_on(other, "release", id, ""), "!NoSuchObject");
 	ps_free(other);
 }
 
 /* A reference stored in a live object keeps an anonymous one alive. */
 static void test_anonymous_kept_by_reference(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "holder");
 	ps_list *l = ps_list_new(f->ctx);
 	uint64_t id = ps_list_id(l);
@@ -145,17 +94,17 @@ static void test_anonymous_kept_by_reference(void **state)
 	v = tval_enc(ref, &vl);
 	assert_int_equal(ps_dict_set(d, k, kl, v, vl), 0);
 	ps_list_free(l);
-	assert_string_equal(by_id(f->ctx, "list.len", id), "1");
+	assert_string_equal(tfix_on(f->ctx, "list.len", id, ""), "1");
 	/* Dropping the reference frees it. */
 	assert_int_equal(ps_dict_del_str(d, "l"), 0);
-	assert_string_equal(by_id(f->ctx, "list.len", id), "!NoSuchObject");
+	assert_string_equal(tfix_on(f->ctx, "list.len", id, ""), "!NoSuchObject");
 	ps_dict_free(d);
 }
 
 /* Named objects outlive every client; delete drops the name. */
 static void test_named_persist_and_delete(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *a = tdaemon_connect(&f->td), *b;
 	ps_dict *d = ps_dict_open(a, "persist");
 	int64_t v = 0;
@@ -205,12 +154,15 @@ static void test_named_persist_and_delete(void **state)
 		ps_dict_free(d2);
 	}
 	ps_dict_free(d);
-	assert_string_equal(by_id(b, "dict.len", id), "!NoSuchObject");
+	assert_string_equal(tfix_on(b, "dict.len", id, ""), "!NoSuchObject");
 	ps_free(b);
 }
 
-/* Child: connects, creates an anonymous list, reports its id on fd, then
- * waits to be killed. Exit codes say where it failed. */
+/* Children of expect_released_on_kill: each connects, makes an anonymous
+ * list, reports its id on fd and waits to be killed. Exit codes say
+ * where one failed. */
+
+/* Holds the list with one item in it. */
 static void child_hold(const struct tdaemon *td, int fd)
 {
 	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
@@ -232,108 +184,88 @@ static void child_hold(const struct tdaemon *td, int fd)
 			pause();
 }
 
-static void test_killed_client_releases(void **state)
+/* Holds the empty list and has sent half of a large list.append. */
+static void child_half_request(const struct tdaemon *td, int fd)
 {
-	struct fix *f = *state;
-	int p[2];
+	static uint8_t big[1 << 20];
+	char code[64], msg[128];
+	struct ps_mp_tok t;
+	msgpack_packer pk;
+	struct ps_buf b;
+	struct traw r;
+	uint64_t id;
+
+	if (traw_connect_unix(&r, td->sock) < 0 || traw_handshake(&r, td->key, td->keylen, NULL, 0) != 0)
+		_exit(2);
+	if (traw_request(&r, 1, "create", "\x92\xa4list\x90", 7) < 0 ||
+	    traw_response(&r, 1, code, sizeof code, msg, sizeof msg) != 0)
+		_exit(3);
+	if (ps_mp_token(r.m.result, r.m.result_len, &t) != 1 || t.type != PS_MP_UINT)
+		_exit(4);
+	id = t.v.u;
+	ps_buf_init(&b);
+	ps_mp_packer(&pk, &b);
+	ps_rpc_put_request(&pk, 2, "list.append", 2);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_bin(&pk, sizeof big);
+	msgpack_pack_bin_body(&pk, big, sizeof big);
+	/* Half of it, then tell the parent, then hang. */
+	if (traw_send(&r, b.data, b.len / 2) < 0)
+		_exit(5);
+	if (write(fd, &id, sizeof id) != (ssize_t)sizeof id)
+		_exit(6);
+	for (;;)
+		pause();
+}
+
+/* Forks child, checks that its list answers list.len with len, kills
+ * the child (SIGKILL) and waits for the daemon to free the list. */
+static void expect_released_on_kill(struct tfix *f, void (*child)(const struct tdaemon *, int), const char *len)
+{
+	struct traw r = { .fd = -1 };
 	uint64_t id = 0;
+	int p[2];
 	pid_t pid;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
-	pid = fork();
+	pid = tfix_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);
-		child_hold(&f->td, p[1]);
+		child(&f->td, p[1]);
 	}
 	close(p[1]);
-	{
-		struct traw r = { .fd = p[0] };
-
-		ps_buf_init(&r.in);
-		if (traw_recv(&r, &id, sizeof id, 10000) != (ssize_t)sizeof id) {
-			kill(pid, SIGKILL);
-			fail_msg("child did not report an id (exit %d)", tutil_reap(pid, 10000));
-		}
-		ps_buf_free(&r.in);
+	r.fd = p[0];
+	ps_buf_init(&r.in);
+	if (traw_recv(&r, &id, sizeof id, 10000) != (ssize_t)sizeof id) {
+		kill(pid, SIGKILL);
+		fail_msg("child did not report an id (exit %d)", tutil_reap(pid, 10000));
 	}
+	ps_buf_free(&r.in);
 	close(p[0]);
-	assert_string_equal(by_id(f->ctx, "list.len", id), "1");
+	assert_string_equal(tfix_on(f->ctx, "list.len", id, ""), len);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(tutil_reap(pid, 10000), 128 + SIGKILL);
 	wait_gone(f->ctx, id);
 	assert_int_equal(ps_ping(f->ctx), 0);
 }
 
+static void test_killed_client_releases(void **state)
+{
+	expect_released_on_kill(*state, child_hold, "1");
+}
+
 /* Killed half way through sending a large request. */
 static void test_killed_mid_request(void **state)
 {
-	struct fix *f = *state;
-	int p[2];
-	uint64_t id = 0;
-	pid_t pid;
-
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		struct traw r;
-		struct ps_buf b;
-		msgpack_packer pk;
-		static uint8_t big[1 << 20];
-		char code[64], msg[128];
-
-		close(p[0]);
-		if (traw_connect_unix(&r, f->td.sock) < 0 || traw_handshake(&r, f->td.key, f->td.keylen, NULL, 0) != 0)
-			_exit(2);
-		if (traw_request(&r, 1, "create", "\x92\xa4list\x90", 7) < 0 ||
-		    traw_response(&r, 1, code, sizeof code, msg, sizeof msg) != 0)
-			_exit(3);
-		{
-			struct ps_mp_tok t;
-
-			if (ps_mp_token(r.m.result, r.m.result_len, &t) != 1 || t.type != PS_MP_UINT)
-				_exit(4);
-			id = t.v.u;
-		}
-		ps_buf_init(&b);
-		ps_mp_packer(&pk, &b);
-		ps_rpc_put_request(&pk, 2, "list.append", 2);
-		msgpack_pack_uint64(&pk, id);
-		msgpack_pack_bin(&pk, sizeof big);
-		msgpack_pack_bin_body(&pk, big, sizeof big);
-		/* Half of it, then tell the parent, then hang. */
-		if (traw_send(&r, b.data, b.len / 2) < 0)
-			_exit(5);
-		if (write(p[1], &id, sizeof id) != (ssize_t)sizeof id)
-			_exit(6);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	{
-		struct traw r = { .fd = p[0] };
-
-		ps_buf_init(&r.in);
-		if (traw_recv(&r, &id, sizeof id, 10000) != (ssize_t)sizeof id) {
-			kill(pid, SIGKILL);
-			fail_msg("child did not report an id (exit %d)", tutil_reap(pid, 10000));
-		}
-		ps_buf_free(&r.in);
-	}
-	close(p[0]);
-	assert_string_equal(by_id(f->ctx, "list.len", id), "0");
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(tutil_reap(pid, 10000), 128 + SIGKILL);
-	wait_gone(f->ctx, id);
-	assert_int_equal(ps_ping(f->ctx), 0);
+	expect_released_on_kill(*state, child_half_request, "0");
 }
 
 /* Many anonymous objects created and released in turn, few alive at once
  * (what any long-running client does). */
 static void test_create_release_churn(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	ps_set_timeout(f->ctx, 5000);
 	for (int i = 0; i < 300; i++) {
@@ -350,7 +282,7 @@ static void test_create_release_churn(void **state)
 /* Connections that come and go, each leaving a named object behind. */
 static void test_connection_churn(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	for (int i = 0; i < 50; i++) {
 		ps_ctx *c = tdaemon_connect(&f->td);
@@ -373,7 +305,7 @@ static void test_connection_churn(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_anonymous_freed_on_release),
 		T(test_anonymous_two_handles),

@@ -24,6 +24,7 @@
 #include "ps_mp.h"
 #include "ps_rpc.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
@@ -31,34 +32,13 @@
 #define LIMIT_MESSAGE 1024      /* --max-message in the size tests */
 #define WAIT_MS 10000           /* deadline for something that must happen */
 
-struct fix {
-	struct tdaemon td;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	*state = f;
-	return f == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc = tdaemon_stop(&f->td);
-
-	free(f);
-	return rc;
-}
-
-static void start(struct fix *f, const char *const *args)
+static void start(struct tfix *f, const char *const *args)
 {
 	if (tdaemon_start(&f->td, args) < 0)
 		fail_msg("daemon did not start");
 }
 
-static void raw_auth(struct fix *f, struct traw *r)
+static void raw_auth(struct tfix *f, struct traw *r)
 {
 	char refusal[256] = "";
 
@@ -107,12 +87,11 @@ static const char *C(ps_ctx *ctx, const char *method, const char *params)
 static void test_connection_limit(void **state)
 {
 	static const char *const args[] = { "--max-connections", "3", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *c[3];
 	ps_ctx *extra;
 	struct traw r;
 	char refusal[256] = "";
-	int64_t deadline;
 
 	start(f, args);
 	for (int i = 0; i < 3; i++) {
@@ -131,14 +110,7 @@ static void test_connection_limit(void **state)
 	/* Room again once a client leaves (the daemon notices the close on
 	 * its next loop turn: retry until then). */
 	ps_free(c[0]);
-	deadline = tutil_now_ms() + WAIT_MS;
-	for (;;) {
-		extra = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-		if (ps_err(extra) == PS_ERR_NONE || tutil_now_ms() > deadline)
-			break;
-		ps_free(extra);
-	}
-	assert_int_equal(ps_err(extra), PS_ERR_NONE);
+	extra = tfix_connect_retry(&f->td, WAIT_MS);
 	assert_int_equal(ps_ping(extra), 0);
 	assert_int_equal(ps_ping(c[1]), 0);
 	ps_free(extra);
@@ -178,7 +150,7 @@ static void sized_append(struct ps_buf *b, uint32_t msgid, uint64_t id, size_t n
 static void test_message_size_limit(void **state)
 {
 	static const char *const args[] = { "--max-message", "1024", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r, other;
 	struct ps_buf b;
 	char code[64], msg[256];
@@ -234,7 +206,7 @@ static void send_nested(struct traw *r, uint32_t msgid, int depth)
  * (ping takes no params: TypeError); 33 gets TooLarge and a close. */
 static void test_nesting_limit(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	char code[64], msg[256];
 
@@ -259,7 +231,7 @@ static void test_nesting_limit(void **state)
 static void test_container_items_limit(void **state)
 {
 	static const char *const args[] = { "--max-items", "5", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_ctx *ctx;
 
 	start(f, args);
@@ -300,22 +272,6 @@ static void test_container_items_limit(void **state)
 
 /* ---- memory ------------------------------------------------------------------ */
 
-static long statm_rss_kb(pid_t pid)
-{
-	char path[64];
-	long size = 0, rss = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return -1;
-	if (fscanf(fp, "%ld %ld", &size, &rss) != 2)
-		rss = -1;
-	fclose(fp);
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* --max-memory 1M: stores of 8 KiB values succeed until the budget is
  * reached, then fail with OutOfMemory and change nothing; the daemon stays
  * small and serves; freeing values makes room again. 32 MB of attempts
@@ -324,7 +280,7 @@ static long statm_rss_kb(pid_t pid)
 static void test_memory_limit(void **state)
 {
 	static const char *const args[] = { "--max-memory", "1M", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	static uint8_t blob[8192];
 	ps_ctx *ctx;
 	ps_list *l;
@@ -353,7 +309,7 @@ static void test_memory_limit(void **state)
 	assert_int_equal(n, stored);
 	/* (Under make valgrind the process measured would be valgrind.) */
 	if (getenv("PS_VALGRIND_DAEMON") == NULL)
-		assert_true(statm_rss_kb(f->td.pid) < 64 * 1024);
+		assert_true(tfix_rss_kb(f->td.pid) < 64 * 1024);
 	assert_int_equal(ps_ping(ctx), 0);
 	/* Room again after a pop. */
 	assert_int_equal(ps_list_del(l, 0), 0);
@@ -457,7 +413,7 @@ static void same_speed(ps_ctx *ctx, int n, int64_t base_ms)
 static void test_backlog_timeout(void **state)
 {
 	static const char *const args[] = { "--max-message", "1024", "--backlog-timeout", "2000", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	ps_ctx *other;
 	int sent, got = 0;
@@ -503,7 +459,7 @@ static void test_backlog_timeout(void **state)
 static void test_backlog_hard_cap(void **state)
 {
 	static const char *const args[] = { "--max-message", "1024", "--backlog-timeout", "600000", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	ps_ctx *other;
 	ps_queue *q;
@@ -541,7 +497,7 @@ static void test_backlog_hard_cap(void **state)
 static void test_handshake_timeout(void **state)
 {
 	static const char *const args[] = { "--handshake-timeout", "600", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct traw r;
 	uint8_t shello[PS_HS_SERVER_HELLO], chello[PS_HS_CLIENT_HELLO], nonce[PS_HS_NONCE] = { 1 };
 	uint8_t rec[PS_HS_ACCEPT];
@@ -572,7 +528,7 @@ static void test_handshake_timeout(void **state)
 
 /* One failed handshake with a wrong key: returns the refusal text and
  * the milliseconds from sending the hello to the refusal. */
-static int64_t wrong_key(struct fix *f, char *refusal, size_t rlen)
+static int64_t wrong_key(struct tfix *f, char *refusal, size_t rlen)
 {
 	struct traw r;
 	uint8_t bad[8] = "wrongkey";
@@ -592,7 +548,7 @@ static int64_t wrong_key(struct fix *f, char *refusal, size_t rlen)
  * a correct key still gets in. */
 static void test_failed_auth_slowed(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	char refusal[256];
 	int64_t dt[6];
 	ps_ctx *other, *good;
@@ -644,7 +600,7 @@ static void test_failed_auth_slowed(void **state)
 static void test_failed_auth_refused_when_far(void **state)
 {
 	static const char *const args[] = { "--handshake-timeout", "700", NULL };
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	char refusal[256];
 	int limited = 0;
 
@@ -662,16 +618,16 @@ static void test_failed_auth_refused_when_far(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_message_size_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nesting_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_container_items_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_memory_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backlog_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backlog_hard_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_handshake_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_auth_slowed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_auth_refused_when_far, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_message_size_limit, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_nesting_limit, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_container_items_limit, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_memory_limit, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_timeout, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_hard_cap, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_timeout, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_auth_slowed, tfix_setup_bare, tfix_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_auth_refused_when_far, tfix_setup_bare, tfix_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

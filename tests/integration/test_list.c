@@ -15,64 +15,17 @@
 
 #include "procshare.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/tval.h"
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-	ps_list *l;
-};
 
 static ps_ctx *cur_ctx;
 
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	f->l = ps_list_new(f->ctx);
-	if (f->l == NULL) {
-		fprintf(stderr, "ps_list_new: %s\n", ps_errstr(f->ctx));
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	cur_ctx = f->ctx;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_list_free(f->l);
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
 static ps_list *L(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 
 	cur_ctx = f->ctx;
-	return f->l;
+	return f->list;
 }
 
 /* ---- wrappers ------------------------------------------------------------------ */
@@ -507,7 +460,7 @@ static void test_typed(void **state)
 
 static void test_named(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_list *a = ps_list_open(f->ctx, "q"), *b;
 	ps_ctx *other = tdaemon_connect(&f->td);
 	int64_t v = 0;
@@ -529,23 +482,25 @@ static void test_named(void **state)
 	ps_list_free(NULL);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup_list, tfix_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_append_get_len, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_insert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_index_count_contains, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_equality_canonical, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reverse_extend_clear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_getslice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_setslice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delslice, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sort_mixed_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_typed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_named, setup, teardown),
+		T(test_append_get_len),
+		T(test_set_del),
+		T(test_insert),
+		T(test_pop),
+		T(test_remove_index_count_contains),
+		T(test_equality_canonical),
+		T(test_reverse_extend_clear),
+		T(test_getslice),
+		T(test_setslice),
+		T(test_delslice),
+		T(test_sort),
+		T(test_sort_mixed_types),
+		T(test_typed),
+		T(test_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

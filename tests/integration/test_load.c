@@ -38,6 +38,7 @@
 #include "ps_mp.h"
 #include "ps_rpc.h"
 #include "../lib/tdaemon.h"
+#include "../lib/tfix.h"
 #include "../lib/traw.h"
 #include "../lib/tutil.h"
 #include "../lib/tval.h"
@@ -431,36 +432,6 @@ static uint64_t open_obj(ps_ctx *ctx, const char *type, const char *name)
 	return id;
 }
 
-static long rss_kb(pid_t pid)
-{
-	char path[64];
-	long size = 0, rss = 0;
-	FILE *fp;
-
-	snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
-	fp = fopen(path, "r");
-	if (fp == NULL)
-		return -1;
-	if (fscanf(fp, "%ld %ld", &size, &rss) != 2)
-		rss = -1;
-	fclose(fp);
-	return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-static int64_t info_connections(ps_ctx *ctx)
-{
-	void *res = NULL;
-	size_t len = 0;
-	const char *txt, *p;
-
-	assert_int_equal(ps_call(ctx, "info", NULL, 0, &res, &len), 0);
-	txt = tval_text(res, len);
-	free(res);
-	p = strstr(txt, "\"connections\": ");
-	assert_non_null(p);
-	return strtoll(p + strlen("\"connections\": "), NULL, 10);
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -557,9 +528,9 @@ static void round_run(struct fix *f, int nconns, int nprocs, int seconds)
 	assert_true(acq > 0 && abandon > 0);
 	/* Everyone left. */
 	deadline = tutil_now_ms() + WAIT_MS;
-	while (info_connections(f->ctx) != 1 && tutil_now_ms() < deadline)
+	while (tfix_info_int(f->ctx, "connections") != 1 && tutil_now_ms() < deadline)
 		poll(NULL, 0, 20);
-	assert_int_equal(info_connections(f->ctx), 1);
+	assert_int_equal(tfix_info_int(f->ctx, "connections"), 1);
 	printf("round: %d connections, %llu operations in %d s, %zu items, %llu lock holds (%llu abandoned)\n",
 	       nconns, (unsigned long long)ops, seconds, put.n, (unsigned long long)acq,
 	       (unsigned long long)abandon);
@@ -583,7 +554,7 @@ static void test_load(void **state)
 	f->ids.queue = open_obj(f->ctx, "queue", "q");
 	f->ids.lock = open_obj(f->ctx, "lock", "L");
 	f->ids.list = open_obj(f->ctx, "list", "log");
-	before = rss_kb(f->td.pid);
+	before = tfix_rss_kb(f->td.pid);
 	for (long left = seconds; left > 0; left -= ROUND_MAX_S) {
 		round_run(f, nconns, nprocs, (int)(left < ROUND_MAX_S ? left : ROUND_MAX_S));
 		/* The list grows by design; empty it so memory can be compared. */
@@ -591,7 +562,7 @@ static void test_load(void **state)
 		assert_non_null(l);
 		assert_int_equal(ps_list_clear(l), 0);
 		ps_list_free(l);
-		after = rss_kb(f->td.pid);
+		after = tfix_rss_kb(f->td.pid);
 		printf("daemon resident memory: %ld kB before, %ld kB after\n", before, after);
 		/* Under valgrind (make valgrind) the process measured is
 		 * valgrind's: memcheck checks the daemon's memory instead. */

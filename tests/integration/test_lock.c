@@ -11,7 +11,6 @@
  * then a ping, and the ping's answer (requests of one connection are
  * handled in order) proves the acquire is parked.
  */
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -37,40 +36,10 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-/* Waits up to ms for a byte on fd. */
-static void expect_signal(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char b;
-
-	if (poll(&p, 1, ms) != 1 || read(fd, &b, 1) != 1)
-		fail_msg("a child did not reach its checkpoint within %d ms", ms);
-}
-
 static void signal_parent(int fd)
 {
 	if (write(fd, "x", 1) != 1)
 		_exit(91);
-}
-
-/* Forks n children running fn(td, i); fails the test when any exits
- * non-zero. */
-static void run_children(const struct tdaemon *td, int n, int (*fn)(const struct tdaemon *, int))
-{
-	pid_t pids[64];
-
-	for (int i = 0; i < n; i++) {
-		pids[i] = tfix_fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(fn(td, i));
-	}
-	for (int i = 0; i < n; i++) {
-		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
-
-		if (rc != 0)
-			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
-	}
 }
 
 /* ---- raw waiters ----------------------------------------------------------- */
@@ -385,7 +354,7 @@ static void test_counter_under_lock(void **state)
 	assert_non_null(d);
 	assert_int_equal(ps_dict_set_int(d, "n", 0), 0);
 	assert_int_equal(ps_dict_set_int(d, "token", 0), 0);
-	run_children(&f->td, NPROC, child_counter);
+	tfix_run_children(&f->td, NPROC, child_counter, "child");
 	assert_int_equal(ps_dict_get_int(d, "n", &n), 0);
 	assert_int_equal(n, NPROC * NINCR);
 	assert_int_equal(ps_dict_get_int(d, "token", &token), 0);
@@ -442,7 +411,7 @@ static void test_semaphore_bounds_concurrency(void **state)
 	assert_non_null(s);
 	assert_int_equal(ps_dict_set_int(d, "over", 0), 0);
 	assert_int_equal(ps_dict_set_int(d, "full", 0), 0);
-	run_children(&f->td, SEM_PROCS, child_semaphore);
+	tfix_run_children(&f->td, SEM_PROCS, child_semaphore, "child");
 	assert_int_equal(ps_dict_get_int(d, "over", &v), 0);
 	assert_int_equal(v, 0);
 	assert_int_equal(ps_dict_get_int(d, "full", &v), 0);
@@ -493,19 +462,11 @@ static int holder_child(const struct tdaemon *td, enum holder_kind kind, int fd)
 
 static pid_t start_holder(const struct tdaemon *td, enum holder_kind kind)
 {
-	int pfd[2];
-	pid_t pid;
+	int fd;
+	pid_t pid = tfix_fork_parked(&fd, "holder");
 
-	assert_int_equal(pipe(pfd), 0);
-	pid = tfix_fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		_exit(holder_child(td, kind, pfd[1]));
-	}
-	close(pfd[1]);
-	expect_signal(pfd[0], TFIX_CHILD_MS);
-	close(pfd[0]);
+	if (pid == 0)
+		_exit(holder_child(td, kind, fd));
 	return pid;
 }
 
@@ -769,42 +730,11 @@ static void test_long_wait_beats_context_timeout(void **state)
 static void test_example(void **state)
 {
 	struct tfix *f = *state;
-	const char *daemon = getenv("PS_DAEMON");
-	char path[512], out[256], *slash;
-	int p[2], status;
-	ssize_t n;
-	size_t len = 0;
-	pid_t pid;
+	char out[256];
+	int rc = tfix_run_example(&f->td, "lock", TFIX_CHILD_MS, out, sizeof out);
 
-	/* The examples sit beside the daemon: $(BUILD)/examples/. */
-	snprintf(path, sizeof path, "%s", daemon != NULL && *daemon != '\0' ? daemon : "build/procshared");
-	slash = strrchr(path, '/');
-	if (slash != NULL)
-		slash[1] = '\0';
-	else
-		path[0] = '\0';
-	strncat(path, "examples/lock", sizeof path - strlen(path) - 1);
-	assert_int_equal(pipe(p), 0);
-	pid = tfix_fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		setenv("PROCSHARE_ADDRESS", f->td.addr, 1);
-		setenv("PROCSHARE_AUTHKEY_FILE", f->td.keyfile, 1);
-		unsetenv("PROCSHARE_AUTHKEY");
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (len < sizeof out - 1 && (n = read(p[0], out + len, sizeof out - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(p[0]);
-	assert_int_equal(tutil_wait_child(pid, TFIX_CHILD_MS, &status), 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("%s failed (%d): %s", path, WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+	if (rc != 0)
+		fail_msg("the lock example failed (%d): %s", rc, out);
 	assert_string_equal(out, "counter = 2000 (expected 2000)\n");
 }
 

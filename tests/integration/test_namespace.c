@@ -278,8 +278,7 @@ static void test_lifetime(void **state)
 	assert_string_equal(setattr(ns, f->ctx, "w", "2"), "ok");
 	id = ps_namespace_id(ns);
 	ps_namespace_free(ns);
-	ps_free(f->ctx);
-	f->ctx = tdaemon_connect(&f->td);
+	tfix_reconnect(f);
 	/* The existing object is opened as it is: its creation args ignored. */
 	init = tval_enc("{\"other\": 0}", &n);
 	ns = ps_namespace_open(f->ctx, "config", init, n);

@@ -20,78 +20,18 @@
 #include <cmocka.h>
 
 #include "../lib/tdaemon.h"
-#include "../lib/tutil.h"
+#include "../lib/tfix.h"
 
 #define NPROC 8
 #define NITEMS 200
-#define CHILD_MS 60000
-
-struct fix {
-	struct tdaemon td;
-	ps_ctx *ctx;
-};
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof *f);
-
-	if (f == NULL || tdaemon_start(&f->td, NULL) < 0) {
-		free(f);
-		return -1;
-	}
-	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
-	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
-		ps_free(f->ctx);
-		tdaemon_stop(&f->td);
-		free(f);
-		return -1;
-	}
-	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc;
-
-	ps_free(f->ctx);
-	rc = tdaemon_stop(&f->td);
-	free(f);
-	return rc;
-}
-
-/* Forks n children running fn(td, i); waits for all; fails the test when
- * any exits non-zero. */
-static void run_children(const struct tdaemon *td, int n, int (*fn)(const struct tdaemon *, int))
-{
-	pid_t pids[64];
-
-	for (int i = 0; i < n; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(fn(td, i));
-	}
-	for (int i = 0; i < n; i++) {
-		int rc = tutil_reap(pids[i], CHILD_MS);
-
-		if (rc != 0)
-			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
-	}
-}
 
 static int child_append_set(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_list *l;
 	ps_dict *d;
 	char s[64];
 
-	if (ps_err(ctx) != PS_ERR_NONE)
-		return 2;
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
 	l = ps_list_open(ctx, "items");
 	d = ps_dict_open(ctx, "keys");
 	if (l == NULL || d == NULL)
@@ -112,7 +52,7 @@ static int child_append_set(const struct tdaemon *td, int i)
 /* Every item appears exactly once; every key is there with its value. */
 static void test_concurrent_append_and_set(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	static unsigned char seen[NPROC][NITEMS];
 	ps_list *l = ps_list_open(f->ctx, "items");
 	ps_dict *d = ps_dict_open(f->ctx, "keys");
@@ -120,7 +60,7 @@ static void test_concurrent_append_and_set(void **state)
 
 	assert_non_null(l);
 	assert_non_null(d);
-	run_children(&f->td, NPROC, child_append_set);
+	tfix_run_children(&f->td, NPROC, child_append_set, "child");
 	assert_int_equal(ps_list_len(l, &n), 0);
 	assert_int_equal(n, NPROC * NITEMS);
 	memset(seen, 0, sizeof seen);
@@ -155,13 +95,10 @@ static void test_concurrent_append_and_set(void **state)
 
 static int child_incr(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_dict *d;
 
 	(void)i;
-	if (ps_err(ctx) != PS_ERR_NONE)
-		return 2;
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
 	d = ps_dict_open(ctx, "counters");
 	if (d == NULL)
 		return 3;
@@ -176,13 +113,13 @@ static int child_incr(const struct tdaemon *td, int i)
 /* N processes x M increments = exactly N*M. */
 static void test_incr_atomic_across_processes(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_dict *d = ps_dict_open(f->ctx, "counters");
 	int64_t n = 0;
 	double x = 0;
 
 	assert_non_null(d);
-	run_children(&f->td, NPROC, child_incr);
+	tfix_run_children(&f->td, NPROC, child_incr, "child");
 	assert_int_equal(ps_dict_get_int(d, "n", &n), 0);
 	assert_int_equal(n, NPROC * NINCR);
 	assert_int_equal(ps_dict_get_double(d, "x", &x), 0);
@@ -243,7 +180,7 @@ static void *worker_main(void *arg)
 
 static void test_threads_share_ctx(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	struct worker w[NTHREADS];
 	ps_dict *d = ps_dict_new(f->ctx);
 	ps_list *l = ps_list_new(f->ctx);
@@ -290,19 +227,18 @@ static void test_threads_share_ctx(void **state)
  * parent keeps using its connection. */
 static void test_fork_uses_parent_ctx(void **state)
 {
-	struct fix *f = *state;
+	struct tfix *f = *state;
 	ps_list *named = ps_list_open(f->ctx, "forked");
 	ps_list *anon = ps_list_new(f->ctx);
 	uint64_t anon_id;
 	size_t n = 0;
 	pid_t pid;
-	int rc;
 
 	assert_non_null(named);
 	assert_non_null(anon);
 	anon_id = ps_list_id(anon);
 	assert_int_equal(ps_list_append_str(anon, "from parent"), 0);
-	pid = fork();
+	pid = tfix_fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char *s = NULL;
@@ -324,9 +260,7 @@ static void test_fork_uses_parent_ctx(void **state)
 	}
 	for (int j = 0; j < 200; j++)
 		assert_int_equal(ps_list_append_int(named, 2), 0);
-	rc = tutil_reap(pid, CHILD_MS);
-	if (rc != 0)
-		fail_msg("child failed with %d", rc);
+	tfix_reap_ok(pid, "child");
 	/* The parent's connection, proxies and handles are intact: the
 	 * child's exit released only the child's own handles. */
 	assert_int_equal(ps_ping(f->ctx), 0);
@@ -340,7 +274,7 @@ static void test_fork_uses_parent_ctx(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfix_setup, tfix_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_concurrent_append_and_set),
 		T(test_incr_atomic_across_processes),

@@ -11,10 +11,7 @@
  * connection is answered first: the daemon handles a connection's requests
  * in order, so the blocking call had been handled (and parked) by then.
  */
-#include <errno.h>
-#include <libgen.h>
 #include <math.h>
-#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -143,24 +140,10 @@ static pid_t spawn_parked(const struct tdaemon *td, int (*fn)(const struct tdaem
 			  uint64_t qid, const char *want)
 {
 	struct parked p = { qid, -1, want };
-	int fds[2];
-	char c;
-	pid_t pid;
+	pid_t pid = tfix_fork_parked(&p.fd, "parked child");
 
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		p.fd = fds[1];
+	if (pid == 0)
 		_exit(fn(td, &p));
-	}
-	close(fds[1]);
-	if (read(fds[0], &c, 1) != 1) {
-		close(fds[0]);
-		fail_msg("parked child %d did not report (status %d)", (int)pid, tutil_reap(pid, TFIX_CHILD_MS));
-	}
-	close(fds[0]);
 	return pid;
 }
 
@@ -763,8 +746,7 @@ static void test_stop_with_parked_calls(void **state)
 	traw_close(&get);
 	/* teardown's stop is then a no-op; start a fresh one for it. */
 	assert_int_equal(tdaemon_start(&f->td, NULL), 0);
-	ps_free(f->ctx);
-	f->ctx = tdaemon_connect(&f->td);
+	tfix_reconnect(f);
 }
 
 /* ---- JoinableQueue --------------------------------------------------------- */
@@ -987,59 +969,15 @@ static void test_item_too_large(void **state)
 
 /* ---- examples/queue.c ------------------------------------------------------ */
 
-/* Runs the example (built beside the daemon: $(BUILD)/examples/queue) with
- * the daemon's address and key file in its environment; returns its exit
- * code and its output. */
-static int run_example(const struct tdaemon *td, const char *path, char *out, size_t cap)
-{
-	int64_t deadline = tutil_now_ms() + TFIX_CHILD_MS;
-	size_t n = 0;
-	int p[2];
-	pid_t pid;
-
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		setenv("PROCSHARE_ADDRESS", td->addr, 1);
-		setenv("PROCSHARE_AUTHKEY_FILE", td->keyfile, 1);
-		unsetenv("PROCSHARE_AUTHKEY");
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	while (n + 1 < cap && tutil_now_ms() < deadline) {
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		ssize_t k;
-
-		if (poll(&pf, 1, (int)(deadline - tutil_now_ms())) <= 0)
-			break;
-		k = read(p[0], out + n, cap - 1 - n);
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	out[n] = '\0';
-	close(p[0]);
-	return tutil_reap(pid, TFIX_CHILD_MS);
-}
-
 static void test_example(void **state)
 {
 	struct tfix *f = *state;
-	const char *d = getenv("PS_DAEMON");
-	char dir[512], path[600], out[4096], line[64];
+	char out[4096], line[64];
 	const char *at = out;
 	int rc;
 
-	snprintf(dir, sizeof dir, "%s", d != NULL && *d != '\0' ? d : "build/procshared");
-	snprintf(path, sizeof path, "%s/examples/queue", dirname(dir));
-	if (access(path, X_OK) != 0)
-		fail_msg("%s is not built", path);
-	rc = run_example(&f->td, path, out, sizeof out);
+	/* The example built beside the daemon: $(BUILD)/examples/queue. */
+	rc = tfix_run_example(&f->td, "queue", TFIX_CHILD_MS, out, sizeof out);
 	if (rc != 0)
 		fail_msg("the queue example exited with %d; output:\n%s", rc, out);
 	/* Every job, in order, then the summary. */

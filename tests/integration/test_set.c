@@ -20,7 +20,6 @@
 #include "procshare.h"
 #include "../lib/tdaemon.h"
 #include "../lib/tfix.h"
-#include "../lib/tutil.h"
 #include "../lib/tval.h"
 
 #define NPROC 6
@@ -373,13 +372,10 @@ static void test_references(void **state)
  * odd ones again. */
 static int child_members(const struct tdaemon *td, int i)
 {
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_set *s;
 	char m[32];
 
-	if (ps_err(ctx) != PS_ERR_NONE)
-		return 2;
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
 	s = ps_set_open(ctx, "shared", NULL, 0);
 	if (s == NULL)
 		return 3;
@@ -402,23 +398,11 @@ static void test_concurrent(void **state)
 {
 	struct tfix *f = *state;
 	ps_set *s = ps_set_open(f->ctx, "shared", NULL, 0);
-	pid_t pids[NPROC];
 	size_t len = 0;
 	int in = -1;
 
 	assert_non_null(s);
-	for (int i = 0; i < NPROC; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(child_members(&f->td, i));
-	}
-	for (int i = 0; i < NPROC; i++) {
-		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
-
-		if (rc != 0)
-			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
-	}
+	tfix_run_children(&f->td, NPROC, child_members, "child");
 	assert_int_equal(ps_set_len(s, &len), 0);
 	assert_int_equal(len, NADD + NPROC * (NADD / 2));
 	assert_int_equal(ps_set_contains_str(s, "c3-4", &in), 0);
@@ -449,8 +433,7 @@ static void test_lifetime(void **state)
 	assert_int_equal(ps_set_add_str(s, "c"), 0);
 	id = ps_set_id(s);
 	ps_set_free(s);
-	ps_free(f->ctx);
-	f->ctx = tdaemon_connect(&f->td);
+	tfix_reconnect(f);
 	p = tval_enc("[\"z\"]", &n);
 	s = ps_set_open(f->ctx, "tags", p, n);
 	assert_non_null(s);

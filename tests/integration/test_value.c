@@ -20,7 +20,6 @@
 #include "procshare.h"
 #include "../lib/tdaemon.h"
 #include "../lib/tfix.h"
-#include "../lib/tutil.h"
 #include "../lib/tval.h"
 
 #define NPROC 8
@@ -367,16 +366,14 @@ static void test_cas(void **state)
 
 /* Each child adds 1 NADDS times with value.add, and NADDS times with a
  * get / cas retry loop: both are atomic, so nothing is lost. */
-static int child_adds(const struct tdaemon *td)
+static int child_adds(const struct tdaemon *td, int child)
 {
-	ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+	ps_ctx *ctx = tfix_child_connect(td);
 	ps_value *a, *b;
 	int64_t cur, seen;
 	int swapped;
 
-	if (ps_err(ctx) != PS_ERR_NONE)
-		return 2;
-	ps_set_timeout(ctx, TDAEMON_CALL_MS);
+	(void)child;
 	a = ps_value_open(ctx, "adds", 'q', NULL, 0);
 	b = ps_value_open(ctx, "cas", 'i', NULL, 0);
 	if (a == NULL || b == NULL)
@@ -403,23 +400,11 @@ static void test_concurrent_adds(void **state)
 	struct tfix *f = *state;
 	ps_value *a = ps_value_open_int(f->ctx, "adds", 'q', 0);
 	ps_value *b = ps_value_open_int(f->ctx, "cas", 'i', 0);
-	pid_t pids[NPROC];
 	int64_t n = -1;
 
 	assert_non_null(a);
 	assert_non_null(b);
-	for (int i = 0; i < NPROC; i++) {
-		pids[i] = fork();
-		assert_true(pids[i] >= 0);
-		if (pids[i] == 0)
-			_exit(child_adds(&f->td));
-	}
-	for (int i = 0; i < NPROC; i++) {
-		int rc = tutil_reap(pids[i], TFIX_CHILD_MS);
-
-		if (rc != 0)
-			fail_msg("child %d failed: %d (-1: hung, >128: signal)", i, rc);
-	}
+	tfix_run_children(&f->td, NPROC, child_adds, "child");
 	assert_int_equal(ps_value_get_int(a, &n), 0);
 	assert_int_equal(n, NPROC * NADDS);
 	assert_int_equal(ps_value_get_int(b, &n), 0);
@@ -451,8 +436,7 @@ static void test_lifetime(void **state)
 	assert_int_equal(ps_value_add_int(v, 1, NULL), 0);
 	id = ps_value_id(v);
 	ps_value_free(v);
-	ps_free(f->ctx);
-	f->ctx = tdaemon_connect(&f->td);
+	tfix_reconnect(f);
 	v = ps_value_open_double(f->ctx, "kept", 'd', 1.5);
 	assert_non_null(v);
 	assert_int_equal(ps_value_id(v), id);

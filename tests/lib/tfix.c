@@ -1,10 +1,13 @@
 /*
  * The shared integration-test fixture (tfix.h).
  */
+#include <errno.h>
+#include <libgen.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,24 +23,46 @@
 #include "tutil.h"
 #include "tval.h"
 
-int tfix_setup_with(void **state, const char *const *extra)
+int tfix_setup_bare(void **state)
 {
 	struct tfix *f = calloc(1, sizeof *f);
 
-	if (f == NULL || tdaemon_start(&f->td, extra) < 0) {
+	*state = f;
+	return f == NULL ? -1 : 0;
+}
+
+int tfix_setup_daemon(void **state, const char *const *extra)
+{
+	struct tfix *f;
+
+	if (tfix_setup_bare(state) < 0)
+		return -1;
+	f = *state;
+	if (tdaemon_start(&f->td, extra) < 0) {
 		free(f);
+		*state = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+int tfix_setup_with(void **state, const char *const *extra)
+{
+	struct tfix *f;
+
+	if (tfix_setup_daemon(state, extra) < 0)
+		return -1;
+	f = *state;
 	f->ctx = ps_connect(f->td.addr, f->td.key, f->td.keylen);
 	if (f->ctx == NULL || ps_err(f->ctx) != PS_ERR_NONE) {
 		fprintf(stderr, "connect: %s\n", f->ctx ? ps_errstr(f->ctx) : "oom");
 		ps_free(f->ctx);
 		tdaemon_stop(&f->td);
 		free(f);
+		*state = NULL;
 		return -1;
 	}
 	ps_set_timeout(f->ctx, TDAEMON_CALL_MS);
-	*state = f;
 	return 0;
 }
 
@@ -46,16 +71,79 @@ int tfix_setup(void **state)
 	return tfix_setup_with(state, NULL);
 }
 
+/* tfix_setup and a new anonymous dict or list. cmocka does not tear down
+ * after a failed setup, so a failure cleans up here. */
+static int setup_with_object(void **state, bool dict)
+{
+	struct tfix *f;
+
+	if (tfix_setup(state) < 0)
+		return -1;
+	f = *state;
+	if (dict)
+		f->dict = ps_dict_new(f->ctx);
+	else
+		f->list = ps_list_new(f->ctx);
+	if (f->dict != NULL || f->list != NULL)
+		return 0;
+	fprintf(stderr, "%s: %s\n", dict ? "ps_dict_new" : "ps_list_new", ps_errstr(f->ctx));
+	tfix_teardown(state);
+	*state = NULL;
+	return -1;
+}
+
+int tfix_setup_dict(void **state)
+{
+	return setup_with_object(state, true);
+}
+
+int tfix_setup_list(void **state)
+{
+	return setup_with_object(state, false);
+}
+
 int tfix_teardown(void **state)
 {
 	struct tfix *f = *state;
 	int rc;
 
 	tfix_kill_kids();
+	/* The proxies first: freeing one releases its handle over f->ctx. */
+	ps_dict_free(f->dict);
+	ps_list_free(f->list);
 	ps_free(f->ctx);
 	rc = tdaemon_stop(&f->td);
 	free(f);
 	return rc;
+}
+
+ps_ctx *tfix_connect_retry(const struct tdaemon *td, int timeout_ms)
+{
+	int64_t deadline = tutil_now_ms() + timeout_ms;
+	char why[256];
+
+	for (;;) {
+		ps_ctx *ctx = ps_connect(td->addr, td->key, td->keylen);
+
+		if (ps_err(ctx) == PS_ERR_NONE) {
+			ps_set_timeout(ctx, TDAEMON_CALL_MS);
+			return ctx;
+		}
+		snprintf(why, sizeof why, "%s", ps_errstr(ctx));
+		ps_free(ctx);
+		if (tutil_now_ms() > deadline)
+			break;
+	}
+	fail_msg("not served within %d ms: %s", timeout_ms, why);
+	return NULL;
+}
+
+void tfix_reconnect(struct tfix *f)
+{
+	ps_free(f->ctx);
+	/* tdaemon_connect may fail the test: teardown must not see the old one. */
+	f->ctx = NULL;
+	f->ctx = tdaemon_connect(&f->td);
 }
 
 /* ---- children ------------------------------------------------------------- */
@@ -110,6 +198,20 @@ void tfix_reap_ok(pid_t pid, const char *who)
 
 	if (rc != 0)
 		fail_msg("%s failed: %d (-1: hung, >128: signal)", who, rc);
+}
+
+void tfix_run_children(const struct tdaemon *td, int n, int (*fn)(const struct tdaemon *, int), const char *who)
+{
+	pid_t pids[TFIX_MAX_CHILDREN];
+	char name[64];
+
+	assert_true(n >= 0 && n <= TFIX_MAX_CHILDREN);
+	for (int i = 0; i < n; i++)
+		pids[i] = tfix_spawn(td, i, fn);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "%s %d", who, i);
+		tfix_reap_ok(pids[i], name);
+	}
 }
 
 ps_ctx *tfix_child_connect(const struct tdaemon *td)
@@ -167,6 +269,94 @@ const char *tfix_create(ps_ctx *ctx, const char *type, const char *args)
 		return "ok";
 	}
 	return r;
+}
+
+/* ---- the daemon's state ---------------------------------------------------- */
+
+int64_t tfix_info_int(ps_ctx *ctx, const char *name)
+{
+	const char *info = tfix_call(ctx, "info", "[]");
+	char key[64];
+	const char *at;
+
+	/* info is a map; its text has each field as "name": value. */
+	snprintf(key, sizeof key, "\"%s\": ", name);
+	at = strstr(info, key);
+	if (at == NULL)
+		fail_msg("info has no %s: %s", name, info);
+	return strtoll(at + strlen(key), NULL, 10);
+}
+
+long tfix_rss_kb(pid_t pid)
+{
+	char path[64];
+	long pages = 0, rss = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return -1;
+	/* statm: total and resident pages, first. */
+	if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+		rss = -1;
+	fclose(fp);
+	return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* ---- examples ---------------------------------------------------------------- */
+
+void tfix_example_path(const char *name, char *out, size_t len)
+{
+	const char *daemon = getenv("PS_DAEMON");
+	char dir[512];
+
+	snprintf(dir, sizeof dir, "%s", daemon != NULL && *daemon != '\0' ? daemon : "build/procshared");
+	snprintf(out, len, "%s/examples/%s", dirname(dir), name);
+}
+
+int tfix_run_example(const struct tdaemon *td, const char *name, int timeout_ms, char *out, size_t cap)
+{
+	int64_t deadline = tutil_now_ms() + timeout_ms, left;
+	char path[600];
+	size_t n = 0;
+	int p[2];
+	pid_t pid;
+
+	tfix_example_path(name, path, sizeof path);
+	if (access(path, X_OK) != 0)
+		fail_msg("%s is not built", path);
+	assert_int_equal(pipe(p), 0);
+	pid = tfix_fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		close(p[0]);
+		close(p[1]);
+		setenv("PROCSHARE_ADDRESS", td->addr, 1);
+		setenv("PROCSHARE_AUTHKEY_FILE", td->keyfile, 1);
+		unsetenv("PROCSHARE_AUTHKEY");
+		execl(path, path, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	/* Until EOF (it exited), the deadline, or out is full. */
+	while (n + 1 < cap && (left = deadline - tutil_now_ms()) > 0) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&pf, 1, (int)left) <= 0)
+			break;
+		k = read(p[0], out + n, cap - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	out[n] = '\0';
+	close(p[0]);
+	left = deadline - tutil_now_ms();
+	return tutil_reap(pid, left > 0 ? (int)left : 1);
 }
 
 /* ---- raw waiters ------------------------------------------------------------ */
