@@ -946,6 +946,14 @@ static const struct bad_case bad_cases[] = {
 	{ NULL, { "--max-memory", "12X" }, "--max-memory: '12X' is not a number of bytes" },
 	{ NULL, { "--listen", "tcp://nohost" }, "--listen: bad address \"tcp://nohost\": missing :port" },
 	{ NULL, { "--ready-fd", "-1" }, "--ready-fd: '-1' is not a file descriptor number" },
+	{ NULL, { "--tcp-encryption", "yes" }, "--tcp-encryption: 'yes' is not required, optional or off" },
+	{ NULL, { "--unix-encryption", "" }, "--unix-encryption: '' is not required, optional or off" },
+	{ NULL, { "--tcp-keepalive", "10,5" }, "--tcp-keepalive: '10,5' is not IDLE,INTERVAL,COUNT" },
+	{ NULL, { "--tcp-keepalive", "10,5,3,1" }, "--tcp-keepalive: '10,5,3,1' is not IDLE,INTERVAL,COUNT" },
+	{ NULL, { "--tcp-keepalive", "0,5,3" }, "--tcp-keepalive: '0,5,3' is not IDLE,INTERVAL,COUNT" },
+	{ NULL, { "--tcp-keepalive", "10,5,128" }, "--tcp-keepalive: '10,5,128' is not IDLE,INTERVAL,COUNT" },
+	{ NULL, { "--tcp-keepalive", "10,,3" }, "--tcp-keepalive: '10,,3' is not IDLE,INTERVAL,COUNT" },
+	{ "unix-encryption = sometimes\n", { NULL }, "c.conf:1: unix-encryption: 'sometimes' is not required" },
 	{ NULL, { "--bogus" }, "unknown option '--bogus' (see procshared --help)" },
 	{ NULL, { "-x" }, "unknown option '-x'" },
 	{ NULL, { "--max-message" }, "--max-message needs a value" },
@@ -1119,7 +1127,7 @@ static void test_check_config_help_version(void **state)
 {
 	static const char conf[] = "# procshared.conf\nlisten = unix:/nonexistent/a.sock\nlisten = tcp://127.0.0.1:7\n"
 				   "max-connections = 5\nmax-memory = 2M\nmax-message = 64k\nsocket-mode = 0660\n"
-				   "log-level = debug\n";
+				   "log-level = debug\nunix-encryption = required\ntcp-keepalive = 1,2,3\n";
 	const char *args[] = { "--authkey-file", "@/key", "--check-config", NULL, NULL, NULL };
 	struct tdir t;
 	char *out;
@@ -1134,6 +1142,8 @@ static void test_check_config_help_version(void **state)
 	assert_non_null(strstr(out, "max-memory: 2097152\n"));
 	assert_non_null(strstr(out, "max-message: 65536\n"));
 	assert_non_null(strstr(out, "socket-mode: 0660\n"));
+	assert_non_null(strstr(out, "tcp-encryption: required\nunix-encryption: required\n"));
+	assert_non_null(strstr(out, "tcp-keepalive: 1,2,3\n"));
 	assert_non_null(strstr(out, "/key\n"));
 	free(out);
 	/* A flag wins over the file; --listen replaces the file's list. */
